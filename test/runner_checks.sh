@@ -265,7 +265,7 @@ R() {
 	rm -f "$state"/*
 	# shellcheck disable=SC2086 # $shcmd and $xenv are word lists
 	timeout -s KILL 40 env PATH="$shpath" AVL_BIN_DIR="$bin" \
-		AVL_CATEGORIES="$cats" AVL_CHECK_DIR="$state" $xenv \
+		AVL_CATEGORIES="$cats" AVL_CHECK_DIR="$state" AVL_VERBOSE=1 $xenv \
 		$shcmd "${script:-$runner}" "$@" > "$work/out" 2> "$work/err"
 	rc=$?
 }

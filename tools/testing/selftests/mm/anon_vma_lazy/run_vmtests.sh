@@ -17,6 +17,7 @@
 #                       replace the built-in category table
 #   AVL_TIMEOUT=SECONDS per-binary timeout instead of the settings file
 #                       (0: no timeout)
+#   AVL_VERBOSE=1       list every saved knob and its value
 # Exported to the test binaries:
 #   AVL_DESTRUCTIVE=1   only with -d; unset otherwise
 
@@ -585,7 +586,9 @@ if [ "$uid" = 0 ]; then
 	echo "# running as root"
 	save_knobs
 	if [ -s "$tmp/knobs" ]; then
-		sed 's/^\([^ ]*\) \(.*\)$/# saved knob \1=\2/' "$tmp/knobs"
+		echo "# saved $(wc -l < "$tmp/knobs") knobs (KSM, THP, vm sysctls), restored on exit"
+		[ "${AVL_VERBOSE:-0}" = 1 ] &&
+			sed 's/^\([^ ]*\) \(.*\)$/# saved knob \1=\2/' "$tmp/knobs"
 	else
 		echo "# no knobs found to save"
 	fi
