@@ -1,0 +1,118 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# The project's own tests ("make check"). Each step prints "ok N step" or
+# "not ok N step" (with the step's output indented on failure), and the run
+# ends with "N passed, N failed". Steps:
+#
+#   build-gcc, build-clang   warning-free builds (-Werror) with both compilers
+#   checkpatch               checkpatch.pl --no-tree --strict on every C file
+#   unit                     helper-library parsers on fixture files
+#   runner                   run_vmtests.sh options, accounting, knob restore
+#   vmtest-args              vmtest.sh argument and kernel-file checks
+#   in-tree                  builds and runs inside a copy of a kernel tree
+#   suite-root               the whole suite on this kernel as root: no FAIL
+#   suite-nobody             the whole suite as nobody: no FAIL, root-only SKIP
+#   suite-vm                 the whole suite in QEMU on the default kernel
+#                            (skipped with AVL_CHECK_VM=0)
+#
+# Run as root on Debian 12 after "sh scripts/deps.sh --vm".
+
+set -u
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+sel=$top/tools/testing/selftests/mm/anon_vma_lazy
+work=$(mktemp -d /tmp/avl-check.XXXXXX)
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT INT TERM
+
+passed=0
+failed=0
+n=0
+
+# step NAME COMMAND...: run COMMAND, report its result, keep its output.
+step() {
+	name=$1
+	shift
+	n=$((n + 1))
+	start=$(date +%s)
+	if "$@" > "$work/$name.log" 2>&1; then
+		passed=$((passed + 1))
+		echo "ok $n $name ($(($(date +%s) - start)) s)"
+	else
+		failed=$((failed + 1))
+		echo "not ok $n $name ($(($(date +%s) - start)) s)"
+		tail -n 60 "$work/$name.log" | sed 's/^/#   /'
+	fi
+}
+
+ksrc=$(sh "$top/scripts/fetch-framework.sh") || {
+	echo "not ok 1 framework"
+	echo "0 passed, 1 failed"
+	exit 1
+}
+
+build_with() {
+	out=$work/build-$1
+	shift
+	mkdir -p "$out"
+	make -C "$sel" O="$out" USERCFLAGS=-Werror "$@"
+}
+
+checkpatch() {
+	# shellcheck disable=SC2046
+	perl "$ksrc/scripts/checkpatch.pl" --no-tree --strict --terse \
+		--show-types -f $(find "$sel" "$top/test" -name '*.[ch]') |
+		tee "$work/checkpatch.out"
+	! grep -qE 'ERROR|WARNING|CHECK' "$work/checkpatch.out"
+}
+
+# Copy of the kernel tree (hard links: seconds, and with O= nothing below
+# it is written), with this directory dropped in as upstream would have it.
+in_tree() {
+	tree=$work/linux
+	cp -al "$ksrc" "$tree" || return 1
+	rm -rf "$tree/tools/testing/selftests/mm/anon_vma_lazy"
+	cp -R "$sel" "$tree/tools/testing/selftests/mm/anon_vma_lazy"
+	make -C "$tree/tools/testing/selftests/mm/anon_vma_lazy" clean >/dev/null
+	make -C "$tree/tools/testing/selftests" O="$work/in-tree-out" \
+		TARGETS=mm/anon_vma_lazy run_tests > "$work/in-tree.out" 2>&1
+	cat "$work/in-tree.out"
+	grep -q '^ok 1 selftests: mm/anon_vma_lazy: fork_chain' \
+		"$work/in-tree.out"
+}
+
+suite_root() {
+	make -C "$sel" >/dev/null || return 1
+	"$sel/run_vmtests.sh" -a
+}
+
+# As nobody: no test may fail; root-only tests SKIP with their reason.
+suite_nobody() {
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$sel/run_vmtests.sh" -a > "$work/nobody.out" 2>&1
+	rc=$?
+	cat "$work/nobody.out"
+	[ "$rc" -eq 0 ] || [ "$rc" -eq 4 ] || return 1
+	! grep -q '^not ok' "$work/nobody.out"
+}
+
+suite_vm() {
+	"$sel/vmtest.sh" -- -a
+}
+
+step build-gcc build_with gcc
+step build-clang build_with clang LLVM=1
+step checkpatch checkpatch
+step unit make -C "$top/test/unit" check
+step runner sh "$top/test/runner_checks.sh"
+step vmtest-args sh "$top/test/vm_checks.sh"
+step in-tree in_tree
+step suite-root suite_root
+step suite-nobody suite_nobody
+if [ "${AVL_CHECK_VM:-1}" != 0 ]; then
+	step suite-vm suite_vm
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
