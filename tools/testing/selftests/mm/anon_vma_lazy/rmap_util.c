@@ -3,6 +3,7 @@
  * Helpers for the anon_vma_lazy selftests. See rmap_util.h.
  */
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -222,14 +223,40 @@ int kpage_read(const char *path, __u64 pfn, __u64 *value)
 	return n == sizeof(*value) ? 0 : -ERANGE;
 }
 
+/*
+ * The kpage files are read for every page of every check: keep them open
+ * (pread() has no file position to share with forked children).
+ */
+static int kpage_cached_read(int *fd, const char *path, __u64 pfn,
+			     __u64 *value)
+{
+	ssize_t n;
+
+	if (pfn > (__u64)LLONG_MAX / sizeof(*value))
+		return -EINVAL;
+	if (*fd < 0) {
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd < 0)
+			return -errno;
+	}
+	n = pread(*fd, value, sizeof(*value), (off_t)(pfn * sizeof(*value)));
+	if (n < 0)
+		return -errno;
+	return n == sizeof(*value) ? 0 : -ERANGE;
+}
+
 int kpagecount_get(__u64 pfn, __u64 *count)
 {
-	return kpage_read("/proc/kpagecount", pfn, count);
+	static int fd = -1;
+
+	return kpage_cached_read(&fd, "/proc/kpagecount", pfn, count);
 }
 
 int kpageflags_get(__u64 pfn, __u64 *flags)
 {
-	return kpage_read("/proc/kpageflags", pfn, flags);
+	static int fd = -1;
+
+	return kpage_cached_read(&fd, "/proc/kpageflags", pfn, flags);
 }
 
 int kpageflags_ksm_on_plain_anon(void)
@@ -500,6 +527,80 @@ int smaps_rollup_field_kb(const char *path, const char *field,
 	if (!f)
 		return -errno;
 	ret = smaps_stream_field(f, true, 0, field, kb);
+	fclose(f);
+	return ret;
+}
+
+/* Where each smaps field goes in struct smaps_vma. */
+static const struct {
+	const char *name;
+	size_t offset;
+} smaps_fields[] = {
+	{ "Rss", offsetof(struct smaps_vma, rss) },
+	{ "Pss", offsetof(struct smaps_vma, pss) },
+	{ "Shared_Clean", offsetof(struct smaps_vma, shared_clean) },
+	{ "Shared_Dirty", offsetof(struct smaps_vma, shared_dirty) },
+	{ "Private_Clean", offsetof(struct smaps_vma, private_clean) },
+	{ "Private_Dirty", offsetof(struct smaps_vma, private_dirty) },
+	{ "Anonymous", offsetof(struct smaps_vma, anonymous) },
+	{ "KSM", offsetof(struct smaps_vma, ksm) },
+	{ "AnonHugePages", offsetof(struct smaps_vma, anon_huge) },
+	{ "Swap", offsetof(struct smaps_vma, swap) },
+};
+
+static int smaps_stream_all(FILE *f, struct smaps_vma *out, int max)
+{
+	struct smaps_vma *cur = NULL, scratch;
+	struct vma_extent vma;
+	unsigned long value;
+	unsigned int k;
+	size_t cap = 0;
+	char *line = NULL;
+	int ret, count = 0;
+
+	while (getline(&line, &cap, f) > 0) {
+		if (!strchr(line, '\n')) {
+			count = -EINVAL;
+			break;
+		}
+		if (!maps_parse_line(line, &vma)) {
+			cur = count < max ? &out[count] : &scratch;
+			memset(cur, 0, sizeof(*cur));
+			cur->start = vma.start;
+			cur->end = vma.end;
+			count++;
+			continue;
+		}
+		if (!cur || !is_field_line(line)) {
+			count = -EINVAL;
+			break;
+		}
+		for (k = 0; k < ARRAY_SIZE(smaps_fields); k++) {
+			ret = smaps_line_field(line, smaps_fields[k].name, &value);
+			if (ret < 0) {
+				count = ret;
+				goto out;
+			}
+			if (!ret) {
+				*(unsigned long *)((char *)cur +
+						   smaps_fields[k].offset) = value;
+				break;
+			}
+		}
+	}
+out:
+	free(line);
+	return count;
+}
+
+int smaps_read_all(const char *path, struct smaps_vma *out, int max)
+{
+	FILE *f = fopen(path, "re");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = smaps_stream_all(f, out, max);
 	fclose(f);
 	return ret;
 }
@@ -884,8 +985,12 @@ int numa_usable_nodes(int *nodes, int max)
 	if (len < 0)
 		return len;
 	line = strstr(buf, "Mems_allowed_list:");
-	if (!line)
-		return -ENOENT;
+	if (!line) {
+		/* !CONFIG_CPUSETS: no restriction to intersect with. */
+		for (i = 0; i < n_mem && i < max; i++)
+			nodes[i] = mem[i];
+		return n_mem;
+	}
 	line += strlen("Mems_allowed_list:");
 	line[strcspn(line, "\n")] = '\0';
 	n_allowed = parse_node_list(line, allowed, 64);
@@ -901,11 +1006,11 @@ int numa_usable_nodes(int *nodes, int max)
 	return count;
 }
 
-#define MPOL_MF_MOVE_FLAG	2	/* MPOL_MF_MOVE, without numaif.h */
+#define MPOL_MF_MOVE_ALL_FLAG	4	/* MPOL_MF_MOVE_ALL, without numaif.h */
 
-int pages_node(void **pages, int count, int *status)
+int pages_node(pid_t pid, void **pages, int count, int *status)
 {
-	if (syscall(SYS_move_pages, 0, count, pages, NULL, status, 0))
+	if (syscall(SYS_move_pages, pid, count, pages, NULL, status, 0))
 		return -errno;
 	return 0;
 }
@@ -920,8 +1025,9 @@ int pages_move(pid_t pid, void **pages, int count, int node, int *status)
 		return -ENOMEM;
 	for (i = 0; i < count; i++)
 		nodes[i] = node;
+	/* Shared pages too: they are the ones whose rmap walk matters. */
 	ret = syscall(SYS_move_pages, pid, count, pages, nodes, status,
-		      MPOL_MF_MOVE_FLAG);
+		      MPOL_MF_MOVE_ALL_FLAG);
 	if (ret < 0)
 		ret = -errno;
 	free(nodes);

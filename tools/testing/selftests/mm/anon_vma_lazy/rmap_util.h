@@ -106,6 +106,28 @@ int kpageflags_ksm_on_plain_anon(void);
  */
 int smaps_field_kb(const char *path, unsigned long addr, const char *field,
 		   unsigned long *kb);
+/* The fields of one VMA of an smaps file, in kB (0 when absent). */
+struct smaps_vma {
+	unsigned long start;
+	unsigned long end;
+	unsigned long rss;
+	unsigned long pss;
+	unsigned long shared_clean;
+	unsigned long shared_dirty;
+	unsigned long private_clean;
+	unsigned long private_dirty;
+	unsigned long anonymous;
+	unsigned long ksm;
+	unsigned long anon_huge;
+	unsigned long swap;
+};
+
+/*
+ * Every VMA of an smaps file in one read (a scenario checks many regions
+ * of many processes; smaps walks page tables on every read). Returns the
+ * number of VMAs (may exceed @max; only @max are stored) or -EINVAL.
+ */
+int smaps_read_all(const char *path, struct smaps_vma *out, int max);
 /* Same for the single block of an smaps_rollup file. */
 int smaps_rollup_field_kb(const char *path, const char *field,
 			  unsigned long *kb);
@@ -192,9 +214,17 @@ int parse_node_list(const char *list, int *nodes, int max);
  * intersection of has_memory and Mems_allowed_list).
  */
 int numa_usable_nodes(int *nodes, int max);
-/* move_pages(2) query: node of each page in @status (or -errno per page). */
-int pages_node(void **pages, int count, int *status);
-/* move_pages(2) of @count pages of this process (pid 0) or @pid to @node. */
+/*
+ * move_pages(2) query for this process (pid 0) or @pid: node of each page
+ * in @status (or -errno per page).
+ */
+int pages_node(pid_t pid, void **pages, int count, int *status);
+/*
+ * move_pages(2) of @count pages of this process (pid 0) or @pid to @node,
+ * shared pages included (MPOL_MF_MOVE_ALL: needs CAP_SYS_NICE). Returns 0,
+ * the number of pages not moved, or -errno; @status has each page's node
+ * or -errno.
+ */
 int pages_move(pid_t pid, void **pages, int count, int node, int *status);
 
 /* ---- slab -------------------------------------------------------------- */
@@ -263,7 +293,7 @@ int reap_with_deadline(pid_t pid, int timeout_ms, int *status);
  * controller is gone exits, and the controller is a child subreaper so it
  * reaps every member whatever the exit order of the tree.
  */
-#define CREW_MAX 32
+#define CREW_MAX 64
 
 /* What every member and the controller see alike. */
 struct crew_shared {
