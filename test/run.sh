@@ -14,7 +14,10 @@
 #   suite-root               the whole suite on this kernel as root: no FAIL
 #   suite-nobody             the whole suite as nobody: no FAIL, root-only SKIP
 #   suite-vm                 the whole suite in QEMU on the default kernel
-#                            (skipped with AVL_CHECK_VM=0)
+#   inverted                 every test fails with its central assertion
+#                            inverted (test/inverted/), on the host and in QEMU
+#
+# AVL_CHECK_VM=0 leaves QEMU out (suite-vm, and the VM half of inverted).
 #
 # Run as root on Debian 12 after "sh scripts/deps.sh --vm".
 
@@ -112,6 +115,9 @@ step suite-root suite_root
 step suite-nobody suite_nobody
 if [ "${AVL_CHECK_VM:-1}" != 0 ]; then
 	step suite-vm suite_vm
+	step inverted sh "$top/test/inverted_checks.sh" --vm
+else
+	step inverted sh "$top/test/inverted_checks.sh"
 fi
 
 echo "$passed passed, $failed failed"
