@@ -11,7 +11,7 @@
 set -eu
 
 pkgs="make gcc clang libc6-dev linux-source-6.12 xz-utils perl rsync
-      libnuma-dev procps util-linux kmod"
+      libnuma-dev procps util-linux kmod patch coreutils"
 vm_pkgs="qemu-system-x86 busybox-static cpio gzip flex bison bc libelf-dev
 	 libssl-dev"
 
