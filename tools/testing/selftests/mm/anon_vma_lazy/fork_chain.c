@@ -671,12 +671,19 @@ static int region_smaps(struct tree *t, struct snapshot *snap, int n, int r,
 		sum->anonymous += vma->anonymous;
 		sum->shared_clean += vma->shared_clean;
 		sum->shared_dirty += vma->shared_dirty;
+		sum->private_clean += vma->private_clean;
+		sum->private_dirty += vma->private_dirty;
 		count++;
 	}
 	return count;
 }
 
-/* smaps of region @r in every live member that maps part of it. */
+/*
+ * smaps of region @r in every live member that maps part of it: Rss and
+ * Anonymous count its copies, Shared_* those mapped by others too,
+ * Private_* the rest, and Pss summed over all members counts every
+ * physical copy once.
+ */
 static int check_smaps(struct __test_metadata *_metadata, struct tree *t,
 		       const bool *alive, int r, const char *when,
 		       struct snapshot *snap)
@@ -704,7 +711,9 @@ static int check_smaps(struct __test_metadata *_metadata, struct tree *t,
 		/* Pss is rounded down per VMA. */
 		slack += region_smaps(t, snap, n, r, &sum);
 		if (sum.rss != tagged * kb || sum.anonymous != sum.rss ||
-		    sum.shared_clean + sum.shared_dirty != shared * kb) {
+		    sum.shared_clean + sum.shared_dirty != shared * kb ||
+		    sum.private_clean + sum.private_dirty !=
+		    (tagged - shared) * kb) {
 			TREE_LOG("%s: P%d R%d: Rss/Anon/Shared %lu/%lu/%lu kB, want %lu/%lu/%lu",
 				 when, n, r, sum.rss, sum.anonymous,
 				 sum.shared_clean + sum.shared_dirty,
