@@ -12,41 +12,27 @@
  * as a wrong map count, a wrong "exclusively mapped" bit, a wrong share in
  * smaps, a migration that fails or misses a mapper, or a kernel splat.
  *
- * fork_tree runs one engine over many shapes. A tree of member processes is
- * built from a description; each member runs a small program of steps:
+ * fork_tree builds trees of member processes with the scenario engine of
+ * rmap_util (see rmap_util.h): every member creates and faults its own
+ * regions, COW-writes a pseudo-random half of every page it inherited and
+ * forks its children, e.g. "every_level" on a chain of three:
  *
- *   C r   create and fault region r (it starts lazy in this member)
- *   W r   COW-write a pseudo-random half of the pages of region r
- *   D r   MADV_DONTFORK on pages 0-1 of region r (splits the VMA)
- *   O r   MADV_WIPEONFORK on pages 2-3 of region r (splits the VMA)
- *   F c   fork member c
+ *   0: mmap0 fork1 mmap1 write0        P0 ---fork---> P1 ---fork---> P2
+ *   1: mmap2 write0 write1 fork2       R0 R1          R2 (+R0)       R4 (+R0 R2)
+ *   2: mmap4 write0 write1 write2 write3
  *
- * e.g. "every_level" on a chain of three:
- *
- *   P0: C0 F1 C1 W0 ...         P0 ---fork---> P1 ---fork---> P2
- *   P1: C2 W0 F2 ...             R0 R1          R2 (+R0)       R4 (+R0 R2)
- *   P2: C4 W0 W2
- *
- * Regions live in one reserved range, each followed by a PROT_NONE guard
- * page, so no two regions merge. The same program, simulated in the
- * controller before the first fork, predicts for every member and page
- * which copy it maps (every write makes a new, uniquely tagged copy): two
- * members must share a physical page exactly when they map the same copy.
- *
+ * (R1 is created after the first fork, so P1 never sees it.) The engine
+ * knows from the same programs which copy of every page each member maps.
  * At every checkpoint (tree built, then after each exit in the variant's
- * order) every live member checks the contents of all its pages, and the
- * controller checks per page: present (or absent where DONTFORK), not file,
- * PFN identical exactly among the members mapping the same copy, bit 56
- * set exactly when one member maps it, kpagecount equal to the number of
- * mappers, KPF_ANON and not KPF_KSM; per region the smaps Rss, Anonymous
- * and Shared_* of every member and the Pss summed over all members. With
- * two NUMA nodes, the migrate_after_exits tests also move a survivor's
- * pages to the other node at every checkpoint (an rmap walk that must
- * reach every mapper) and check that every mapper now sees the new PFN.
+ * order) it checks contents in every member, PFN identity exactly among the
+ * members mapping the same copy, bit 56, kpagecount, KPF_ANON/KPF_KSM,
+ * smaps and the VMA layout. With two NUMA nodes, the migrate_after_exits
+ * tests also migrate a survivor's pages at every checkpoint (an rmap walk
+ * that must reach every mapper) and check that every mapper follows.
  *
- * The other fixtures: fork then exec, vfork, fork of a multi-threaded
- * process while another thread faults, and fork/fault/exit churn with the
- * anon_vma and vm_area_struct slab counts back at baseline.
+ * fork_misc: fork then exec, vfork, fork of a multi-threaded process while
+ * another thread faults, and fork/fault/exit churn with the anon_vma and
+ * vm_area_struct slab counts back at baseline.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,66 +49,18 @@
 #include "../../kselftest_harness.h"
 #include "rmap_util.h"
 
-#define MAX_NODES	40
-#define MAX_REGIONS	(2 * MAX_NODES)	/* regions A and B of every node */
-#define REGION_PAGES	8
-#define MAX_STEPS	(MAX_NODES + 8)
 #define WAIT_MS		30000
-
-#define CMD_VERIFY	'V'
-#define CMD_EXIT	'X'
-
-/* Exit status of a member that lost its controller. */
-#define MEMBER_LOST	3
-
-enum page_state { PAGE_UNMAPPED, PAGE_ZERO, PAGE_TAGGED };
-
-/* What one member should see at one page. */
-struct page_model {
-	unsigned char state;
-	bool dontfork;
-	bool wipeonfork;
-	struct page_tag tag;
-};
-
-enum step_op { STEP_CREATE, STEP_WRITE, STEP_DONTFORK, STEP_WIPEONFORK,
-	       STEP_FORK };
-
-struct step {
-	enum step_op op;
-	int arg;			/* region, or child for STEP_FORK */
-};
 
 enum tree_shape { SHAPE_CHAIN, SHAPE_FAN, SHAPE_RANDOM };
 enum placement { EVERY_LEVEL, ROOT_ONLY, LEAVES_ONLY, WITH_FORK_FLAGS };
 enum exit_order { ROOT_FIRST, MIDDLE_FIRST, LEAF_FIRST, RANDOM_ORDER };
 
-/* Everything one member maps, as the model predicts it. */
-struct view {
-	struct page_model page[MAX_REGIONS][REGION_PAGES];
+/* The tree: parent[] and depth[] of every member, before any program. */
+struct shape {
+	int nr;
+	int parent[SC_MAX_MEMBERS];
+	int depth[SC_MAX_MEMBERS];
 };
-
-struct tree {
-	int nr_nodes;
-	int parent[MAX_NODES];
-	int depth[MAX_NODES];
-	int nr_steps[MAX_NODES];
-	struct step steps[MAX_NODES][MAX_STEPS];
-	int exit_order[MAX_NODES];
-	unsigned long seed;
-	char *base;
-	size_t stride;
-	size_t reserved;
-	struct crew *crew;
-	bool ksm_flag_reliable;
-	/* Final view of every member: what it must see at each checkpoint. */
-	struct view expect[MAX_NODES];
-};
-
-static char *page_addr(struct tree *t, int region, int index)
-{
-	return t->base + region * t->stride + index * page_size();
-}
 
 static __u64 mix(__u64 x)
 {
@@ -132,101 +70,66 @@ static __u64 mix(__u64 x)
 	return x ^ (x >> 31);
 }
 
-/* Whether step @s of member @n writes page @i of region @r. */
-static bool step_writes(struct tree *t, int n, int s, int r, int i)
+static void build_shape(struct shape *t, enum tree_shape shape, int a, int b,
+			unsigned long seed)
 {
-	return mix(t->seed ^ mix(((__u64)n << 48) | ((__u64)s << 32) |
-				 ((__u64)r << 16) | i)) & 1;
-}
-
-static struct page_tag make_tag(int n, int s, int r, int i)
-{
-	struct page_tag tag = {
-		.owner = n, .gen = r, .index = i, .version = s + 1,
-	};
-
-	return tag;
-}
-
-/* ---- building the tree and its programs -------------------------------- */
-
-static void add_step(struct tree *t, int n, enum step_op op, int arg)
-{
-	struct step *st = &t->steps[n][t->nr_steps[n]++];
-
-	st->op = op;
-	st->arg = arg;
-}
-
-static void build_shape(struct tree *t, enum tree_shape shape, int a, int b)
-{
-	int n, level_start = 0, level_end = 1, next;
+	int n, level_start = 0, level_end = 1, next, k;
 
 	t->parent[0] = -1;
 	t->depth[0] = 0;
 	switch (shape) {
 	case SHAPE_CHAIN:	/* a: depth */
-		t->nr_nodes = a + 1;
-		for (n = 1; n < t->nr_nodes; n++) {
+		t->nr = a + 1;
+		for (n = 1; n < t->nr; n++) {
 			t->parent[n] = n - 1;
 			t->depth[n] = n;
 		}
 		break;
 	case SHAPE_FAN:		/* a: breadth, b: depth */
-		t->nr_nodes = 1;
+		t->nr = 1;
 		for (next = 1; next <= b; next++) {
 			for (n = level_start; n < level_end; n++) {
-				int k;
-
 				for (k = 0; k < a; k++) {
-					t->parent[t->nr_nodes] = n;
-					t->depth[t->nr_nodes] = next;
-					t->nr_nodes++;
+					t->parent[t->nr] = n;
+					t->depth[t->nr] = next;
+					t->nr++;
 				}
 			}
 			level_start = level_end;
-			level_end = t->nr_nodes;
+			level_end = t->nr;
 		}
 		break;
-	case SHAPE_RANDOM:	/* a: nodes; parents come before children */
-		t->nr_nodes = a;
-		for (n = 1; n < t->nr_nodes; n++) {
-			t->parent[n] = mix(t->seed + n) % n;
+	case SHAPE_RANDOM:	/* a: members; parents come before children */
+		t->nr = a;
+		for (n = 1; n < t->nr; n++) {
+			t->parent[n] = mix(seed + n) % n;
 			t->depth[n] = t->depth[t->parent[n]] + 1;
 		}
 		break;
 	}
 }
 
-static bool is_leaf(struct tree *t, int n)
+static bool is_leaf(const struct shape *t, int n)
 {
 	int c;
 
-	for (c = n + 1; c < t->nr_nodes; c++)
+	for (c = n + 1; c < t->nr; c++)
 		if (t->parent[c] == n)
 			return false;
 	return true;
 }
 
-/* Regions that member @n inherits: A and B of every ancestor. */
-static void write_inherited(struct tree *t, int n, enum placement where)
+/*
+ * Member n owns regions 2n (A) and 2n + 1 (B). It writes every region of
+ * its ancestors that it may have inherited; the engine skips the pages it
+ * does not map.
+ */
+static int build_programs(struct scenario *sc, const struct shape *t,
+			  enum placement where)
 {
-	int a;
+	int n, c, a, forks, ret = 0;
 
-	if (where == LEAVES_ONLY)
-		return;
-	for (a = t->parent[n]; a >= 0; a = t->parent[a]) {
-		add_step(t, n, STEP_WRITE, 2 * a);
-		if (where == EVERY_LEVEL || where == ROOT_ONLY)
-			add_step(t, n, STEP_WRITE, 2 * a + 1);
-	}
-}
-
-static void build_programs(struct tree *t, enum placement where)
-{
-	int n, c, forks;
-
-	for (n = 0; n < t->nr_nodes; n++) {
+	for (n = 0; n < t->nr && !ret; n++) {
 		bool creates = where == EVERY_LEVEL ||
 			       where == WITH_FORK_FLAGS ||
 			       (where == ROOT_ONLY && n == 0) ||
@@ -234,644 +137,79 @@ static void build_programs(struct tree *t, enum placement where)
 
 		/* Pages created before the first fork... */
 		if (creates)
-			add_step(t, n, STEP_CREATE, 2 * n);
+			ret |= sc_add_step(sc, n, SC_MMAP, 2 * n, 0, SC_REGION_PAGES, 0);
 		if (where == ROOT_ONLY && n == 0)
-			add_step(t, n, STEP_CREATE, 2 * n + 1);
+			ret |= sc_add_step(sc, n, SC_MMAP, 1, 0, SC_REGION_PAGES, 0);
 		if (where == WITH_FORK_FLAGS && n == 0) {
-			add_step(t, n, STEP_DONTFORK, 0);
-			add_step(t, n, STEP_WIPEONFORK, 0);
+			ret |= sc_add_step(sc, n, SC_DONTFORK, 0, 0, 2, 0);
+			ret |= sc_add_step(sc, n, SC_WIPEONFORK, 0, 2, 4, 0);
 		}
-		write_inherited(t, n, where);
+		for (a = t->parent[n]; a >= 0 && where != LEAVES_ONLY;
+		     a = t->parent[a]) {
+			ret |= sc_add_step(sc, n, SC_WRITE, 2 * a, 0, SC_REGION_PAGES, 0);
+			ret |= sc_add_step(sc, n, SC_WRITE, 2 * a + 1, 0, SC_REGION_PAGES, 0);
+		}
 		forks = 0;
-		for (c = n + 1; c < t->nr_nodes; c++) {
+		for (c = n + 1; c < t->nr; c++) {
 			if (t->parent[c] != n)
 				continue;
-			add_step(t, n, STEP_FORK, c);
+			ret |= sc_add_step(sc, n, SC_FORK, 0, 0, SC_REGION_PAGES, c);
 			/* ...and between forks: later children see more. */
 			if (++forks == 1 && where == EVERY_LEVEL) {
-				add_step(t, n, STEP_CREATE, 2 * n + 1);
-				add_step(t, n, STEP_WRITE, 2 * n);
+				ret |= sc_add_step(sc, n, SC_MMAP, 2 * n + 1,
+						   0, SC_REGION_PAGES, 0);
+				ret |= sc_add_step(sc, n, SC_WRITE, 2 * n, 0, SC_REGION_PAGES, 0);
 			}
 		}
 	}
+	return ret;
 }
 
-static void build_exit_order(struct tree *t, enum exit_order order)
+static void build_exit_order(const struct shape *t, enum exit_order order,
+			     unsigned long seed, int *exit_order)
 {
 	int n, k = 0, d, max_depth = 0, mid, dist;
 
-	for (n = 0; n < t->nr_nodes; n++)
+	for (n = 0; n < t->nr; n++)
 		if (t->depth[n] > max_depth)
 			max_depth = t->depth[n];
 	mid = max_depth / 2;
 	switch (order) {
 	case ROOT_FIRST:
-		for (n = 0; n < t->nr_nodes; n++)
-			t->exit_order[k++] = n;
+		for (n = 0; n < t->nr; n++)
+			exit_order[k++] = n;
 		break;
 	case LEAF_FIRST:
-		for (n = t->nr_nodes - 1; n >= 0; n--)
-			t->exit_order[k++] = n;
+		for (n = t->nr - 1; n >= 0; n--)
+			exit_order[k++] = n;
 		break;
 	case MIDDLE_FIRST:
 		for (dist = 0; dist <= max_depth; dist++)
-			for (n = 0; n < t->nr_nodes; n++) {
+			for (n = 0; n < t->nr; n++) {
 				d = t->depth[n] - mid;
 				if (d == dist || -d == dist)
-					t->exit_order[k++] = n;
+					exit_order[k++] = n;
 			}
 		break;
 	case RANDOM_ORDER:
-		for (n = 0; n < t->nr_nodes; n++)
-			t->exit_order[n] = n;
-		for (n = t->nr_nodes - 1; n > 0; n--) {
-			int j = mix(t->seed ^ (0xe817ULL << 20) ^ n) % (n + 1);
-			int tmp = t->exit_order[n];
+		for (n = 0; n < t->nr; n++)
+			exit_order[n] = n;
+		for (n = t->nr - 1; n > 0; n--) {
+			int j = mix(seed ^ (0xe817ULL << 20) ^ n) % (n + 1);
+			int tmp = exit_order[n];
 
-			t->exit_order[n] = t->exit_order[j];
-			t->exit_order[j] = tmp;
+			exit_order[n] = exit_order[j];
+			exit_order[j] = tmp;
 		}
 		break;
 	}
-}
-
-/* ---- the model --------------------------------------------------------- */
-
-static bool in_dontfork(int i)
-{
-	return i < 2;
-}
-
-static bool in_wipeonfork(int i)
-{
-	return i >= 2 && i < 4;
-}
-
-/* What step @s of member @n does to its view @v. */
-static void model_step(struct tree *t, int n, int s, struct view *v)
-{
-	const struct step *st = &t->steps[n][s];
-	int i, r = st->arg;
-
-	for (i = 0; i < REGION_PAGES && st->op != STEP_FORK; i++) {
-		struct page_model *pm = &v->page[r][i];
-
-		switch (st->op) {
-		case STEP_CREATE:
-			memset(pm, 0, sizeof(*pm));
-			pm->state = PAGE_TAGGED;
-			pm->tag = make_tag(n, s, r, i);
-			break;
-		case STEP_WRITE:
-			if (pm->state != PAGE_UNMAPPED &&
-			    step_writes(t, n, s, r, i)) {
-				pm->state = PAGE_TAGGED;
-				pm->tag = make_tag(n, s, r, i);
-			}
-			break;
-		case STEP_DONTFORK:
-			pm->dontfork |= in_dontfork(i);
-			break;
-		case STEP_WIPEONFORK:
-			pm->wipeonfork |= in_wipeonfork(i);
-			break;
-		case STEP_FORK:
-			break;
-		}
-	}
-}
-
-/* The view a child gets from its parent's view at fork (may be in place). */
-static void model_fork(const struct view *parent, struct view *child)
-{
-	int r, i;
-
-	if (child != parent)
-		*child = *parent;
-	for (r = 0; r < MAX_REGIONS; r++) {
-		for (i = 0; i < REGION_PAGES; i++) {
-			struct page_model *pm = &child->page[r][i];
-
-			if (pm->state == PAGE_UNMAPPED)
-				continue;
-			if (pm->dontfork) {
-				memset(pm, 0, sizeof(*pm));
-			} else if (pm->wipeonfork) {
-				pm->state = PAGE_ZERO;
-				memset(&pm->tag, 0, sizeof(pm->tag));
-			}
-		}
-	}
-}
-
-/* Run member @n's program on @view; a fork recurses into the child. */
-static void model_member(struct tree *t, int n, struct view *view)
-{
-	int s, c;
-
-	for (s = 0; s < t->nr_steps[n]; s++) {
-		if (t->steps[n][s].op != STEP_FORK) {
-			model_step(t, n, s, view);
-			continue;
-		}
-		c = t->steps[n][s].arg;
-		model_fork(view, &t->expect[c]);
-		model_member(t, c, &t->expect[c]);
-	}
-}
-
-/* ---- members ----------------------------------------------------------- */
-
-static int member_verify(struct tree *t, int n)
-{
-	struct page_tag found;
-	char a[96], b[96];
-	int r, i, bad = 0;
-	size_t k;
-
-	for (r = 0; r < MAX_REGIONS; r++) {
-		for (i = 0; i < REGION_PAGES; i++) {
-			struct page_model *pm = &t->expect[n].page[r][i];
-			const char *p = page_addr(t, r, i);
-
-			if (pm->state == PAGE_UNMAPPED)
-				continue;
-			if (pm->state == PAGE_ZERO) {
-				for (k = 0; k < page_size() && !p[k]; k++)
-					;
-				if (k == page_size())
-					continue;
-				if (bad++ < 5)
-					fprintf(stderr, "# P%d R%d page %d: %s\n", n, r,
-						i, "not zero after WIPEONFORK");
-				continue;
-			}
-			if (!tag_verify(p, page_size(), &pm->tag, &found))
-				continue;
-			if (bad++ < 5)
-				fprintf(stderr, "# P%d R%d page %d: want %s, found %s\n",
-					n, r, i, tag_str(&pm->tag, a, sizeof(a)),
-					tag_str(&found, b, sizeof(b)));
-		}
-	}
-	return bad;
-}
-
-/* Carry out step @s of member @n: the system calls behind model_step(). */
-static int member_step(struct tree *t, int n, int s, struct view *view)
-{
-	const struct step *st = &t->steps[n][s];
-	char *region = page_addr(t, st->arg, 0);
-	size_t len = REGION_PAGES * page_size();
-	int i;
-
-	switch (st->op) {
-	case STEP_CREATE:
-		if (mmap(region, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != region)
-			return errno;
-		/* Base pages only: map counts are then exact per page. */
-		madvise(region, len, MADV_NOHUGEPAGE);
-		break;
-	case STEP_DONTFORK:
-		if (madvise(region, 2 * page_size(), MADV_DONTFORK))
-			return errno;
-		break;
-	case STEP_WIPEONFORK:
-		if (madvise(region + 2 * page_size(), 2 * page_size(),
-			    MADV_WIPEONFORK))
-			return errno;
-		break;
-	default:
-		break;
-	}
-	model_step(t, n, s, view);
-	if (st->op != STEP_CREATE && st->op != STEP_WRITE)
-		return 0;
-	for (i = 0; i < REGION_PAGES; i++) {
-		struct page_model *pm = &view->page[st->arg][i];
-		struct page_tag tag = make_tag(n, s, st->arg, i);
-
-		if (pm->state == PAGE_TAGGED && !memcmp(&pm->tag, &tag, sizeof(tag)))
-			tag_fill(page_addr(t, st->arg, i), page_size(), &tag);
-	}
-	return 0;
-}
-
-static __noreturn void member_main(struct tree *t, int n, struct view *view)
-{
-	int s, cmd, status = 0;
-	pid_t pid;
-
-	for (s = 0; s < t->nr_steps[n] && !status; s++) {
-		const struct step *st = &t->steps[n][s];
-
-		if (st->op != STEP_FORK) {
-			status = member_step(t, n, s, view);
-			continue;
-		}
-		pid = crew_fork(t->crew, st->arg);
-		if (pid == 0) {
-			/* The child's view: what fork gave it. */
-			model_fork(view, view);
-			member_main(t, st->arg, view);
-		}
-		if (pid < 0)
-			status = -pid;
-	}
-	crew_reply(t->crew, n, status);
-
-	for (;;) {
-		cmd = crew_next(t->crew, n, 2 * WAIT_MS);
-		if (cmd == CMD_VERIFY)
-			crew_reply(t->crew, n, member_verify(t, n));
-		else if (cmd == CMD_EXIT)
-			_exit(0);
-		else
-			_exit(MEMBER_LOST);
-	}
-}
-
-/* ---- the controller's oracles ------------------------------------------ */
-
-/*
- * A broken kernel fails thousands of page checks; the first few per
- * checkpoint say what is wrong, the counts say how much.
- */
-#define LOG_BUDGET	12
-static int log_budget;
-
-#define TREE_LOG(fmt, ...) do {						\
-	if (log_budget-- > 0)						\
-		TH_LOG(fmt, ##__VA_ARGS__);				\
-} while (0)
-
-/* What the controller reads once per checkpoint, per live member. */
-struct snapshot {
-	int pagemap_fd[MAX_NODES];
-	int nr_vmas[MAX_NODES];
-	struct smaps_vma vmas[MAX_NODES][2 * MAX_REGIONS + 64];
-};
-
-static struct page_model *expect(struct tree *t, int n, int r, int i)
-{
-	return &t->expect[n].page[r][i];
-}
-
-static bool same_copy(const struct page_model *a, const struct page_model *b)
-{
-	return a->state == PAGE_TAGGED && b->state == PAGE_TAGGED &&
-	       !memcmp(&a->tag, &b->tag, sizeof(a->tag));
-}
-
-static int nr_mappers(struct tree *t, const bool *alive, int r, int i,
-		      const struct page_model *pm)
-{
-	int n, count = 0;
-
-	for (n = 0; n < t->nr_nodes; n++)
-		count += alive[n] && same_copy(expect(t, n, r, i), pm);
-	return count;
-}
-
-static int take_snapshot(struct __test_metadata *_metadata, struct tree *t,
-			 const bool *alive, struct snapshot *snap)
-{
-	char path[64];
-	int n;
-
-	for (n = 0; n < t->nr_nodes; n++) {
-		snap->pagemap_fd[n] = -1;
-		if (!alive[n])
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/pagemap",
-			 t->crew->shared->pids[n]);
-		snap->pagemap_fd[n] = open(path, O_RDONLY | O_CLOEXEC);
-		snprintf(path, sizeof(path), "/proc/%d/smaps",
-			 t->crew->shared->pids[n]);
-		snap->nr_vmas[n] = smaps_read_all(path, snap->vmas[n],
-						  ARRAY_SIZE(snap->vmas[n]));
-		if (snap->pagemap_fd[n] < 0 || snap->nr_vmas[n] < 0 ||
-		    snap->nr_vmas[n] > (int)ARRAY_SIZE(snap->vmas[n])) {
-			TREE_LOG("P%d: pagemap or smaps unreadable", n);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static void drop_snapshot(struct tree *t, struct snapshot *snap)
-{
-	int n;
-
-	for (n = 0; n < t->nr_nodes; n++)
-		if (snap->pagemap_fd[n] >= 0)
-			close(snap->pagemap_fd[n]);
-}
-
-static int check_page(struct __test_metadata *_metadata, struct tree *t,
-		      const bool *alive, int r, int i, const char *when,
-		      struct snapshot *snap)
-{
-	struct pagemap_entry e[MAX_NODES];
-	int n, q, mappers, bad = 0;
-	bool used = false;
-	__u64 raw, count, flags;
-
-	/* Only pages some live member maps: the rest is never touched. */
-	for (n = 0; n < t->nr_nodes; n++)
-		used |= alive[n] && expect(t, n, r, i)->state != PAGE_UNMAPPED;
-	if (!used)
-		return 0;
-	for (n = 0; n < t->nr_nodes; n++) {
-		if (!alive[n])
-			continue;
-		if (pagemap_read_raw(snap->pagemap_fd[n],
-				     (unsigned long)page_addr(t, r, i), &raw)) {
-			TREE_LOG("P%d R%d page %d: pagemap unreadable", n, r, i);
-			return 1;
-		}
-		pagemap_decode(raw, &e[n]);
-	}
-	for (n = 0; n < t->nr_nodes; n++) {
-		struct page_model *pm = expect(t, n, r, i);
-		bool want_exclusive;
-
-		if (!alive[n] || pm->state == PAGE_ZERO)
-			continue;
-		if (pm->state == PAGE_UNMAPPED) {
-			if (e[n].present || e[n].swapped) {
-				TREE_LOG("%s: P%d R%d page %d: mapped, expected no mapping",
-					 when, n, r, i);
-				bad++;
-			}
-			continue;
-		}
-		if (!e[n].present || e[n].swapped || e[n].file || !e[n].pfn) {
-			TREE_LOG("%s: P%d R%d page %d: present %d swapped %d file %d pfn %#llx",
-				 when, n, r, i, e[n].present, e[n].swapped,
-				 e[n].file, (unsigned long long)e[n].pfn);
-			bad++;
-			continue;
-		}
-		for (q = n + 1; q < t->nr_nodes; q++) {
-			bool same, same_pfn;
-
-			if (!alive[q] || expect(t, q, r, i)->state != PAGE_TAGGED)
-				continue;
-			same = same_copy(pm, expect(t, q, r, i));
-			same_pfn = e[n].pfn == e[q].pfn;
-			if (same == same_pfn)
-				continue;
-			TREE_LOG("%s: R%d page %d: P%d pfn %#llx, P%d pfn %#llx, expected %s",
-				 when, r, i, n, (unsigned long long)e[n].pfn, q,
-				 (unsigned long long)e[q].pfn,
-				 same ? "one shared page" : "separate copies");
-			bad++;
-		}
-		mappers = nr_mappers(t, alive, r, i, pm);
-		want_exclusive = mappers == 1;
-		if (e[n].exclusive != want_exclusive) {
-			TREE_LOG("%s: P%d R%d page %d: exclusive bit %d with %d mappers",
-				 when, n, r, i, e[n].exclusive, mappers);
-			bad++;
-		}
-		if (kpagecount_get(e[n].pfn, &count) || count != (__u64)mappers) {
-			TREE_LOG("%s: P%d R%d page %d: kpagecount %llu, expected %d",
-				 when, n, r, i, (unsigned long long)count, mappers);
-			bad++;
-		}
-		if (kpageflags_get(e[n].pfn, &flags) ||
-		    !(flags & BIT_ULL(KPF_BIT_ANON)) ||
-		    (t->ksm_flag_reliable && (flags & BIT_ULL(KPF_BIT_KSM)))) {
-			TREE_LOG("%s: P%d R%d page %d: kpageflags %#llx: want ANON, not KSM",
-				 when, n, r, i, (unsigned long long)flags);
-			bad++;
-		}
-	}
-	return bad;
-}
-
-/* Sum of one member's smaps over the VMAs inside region @r. */
-static int region_smaps(struct tree *t, struct snapshot *snap, int n, int r,
-			struct smaps_vma *sum)
-{
-	unsigned long lo = (unsigned long)page_addr(t, r, 0);
-	unsigned long hi = lo + REGION_PAGES * page_size();
-	int v, count = 0;
-
-	memset(sum, 0, sizeof(*sum));
-	for (v = 0; v < snap->nr_vmas[n]; v++) {
-		struct smaps_vma *vma = &snap->vmas[n][v];
-
-		if (vma->end <= lo || vma->start >= hi)
-			continue;
-		sum->rss += vma->rss;
-		sum->pss += vma->pss;
-		sum->anonymous += vma->anonymous;
-		sum->shared_clean += vma->shared_clean;
-		sum->shared_dirty += vma->shared_dirty;
-		sum->private_clean += vma->private_clean;
-		sum->private_dirty += vma->private_dirty;
-		count++;
-	}
-	return count;
-}
-
-/*
- * smaps of region @r in every live member that maps part of it: Rss and
- * Anonymous count its copies, Shared_* those mapped by others too,
- * Private_* the rest, and Pss summed over all members counts every
- * physical copy once.
- */
-static int check_smaps(struct __test_metadata *_metadata, struct tree *t,
-		       const bool *alive, int r, const char *when,
-		       struct snapshot *snap)
-{
-	unsigned long kb = page_size() / 1024, pss_sum = 0, copies = 0;
-	unsigned long tagged, shared, slack = 0;
-	struct smaps_vma sum;
-	int n, q, i, bad = 0;
-
-	for (n = 0; n < t->nr_nodes; n++) {
-		if (!alive[n])
-			continue;
-		tagged = 0;
-		shared = 0;
-		for (i = 0; i < REGION_PAGES; i++) {
-			struct page_model *pm = expect(t, n, r, i);
-
-			if (pm->state != PAGE_TAGGED)
-				continue;
-			tagged++;
-			shared += nr_mappers(t, alive, r, i, pm) > 1;
-		}
-		if (!tagged)
-			continue;
-		/* Pss is rounded down per VMA. */
-		slack += region_smaps(t, snap, n, r, &sum);
-		if (sum.rss != tagged * kb || sum.anonymous != sum.rss ||
-		    sum.shared_clean + sum.shared_dirty != shared * kb ||
-		    sum.private_clean + sum.private_dirty !=
-		    (tagged - shared) * kb) {
-			TREE_LOG("%s: P%d R%d: Rss/Anon/Shared %lu/%lu/%lu kB, want %lu/%lu/%lu",
-				 when, n, r, sum.rss, sum.anonymous,
-				 sum.shared_clean + sum.shared_dirty,
-				 tagged * kb, tagged * kb, shared * kb);
-			bad++;
-		}
-		pss_sum += sum.pss;
-	}
-	/* Physical copies: one per distinct tag among the live members. */
-	for (i = 0; i < REGION_PAGES; i++) {
-		for (n = 0; n < t->nr_nodes; n++) {
-			bool first = alive[n] &&
-				     expect(t, n, r, i)->state == PAGE_TAGGED;
-
-			for (q = 0; q < n && first; q++)
-				first = !(alive[q] && same_copy(expect(t, q, r, i),
-								expect(t, n, r, i)));
-			copies += first;
-		}
-	}
-	if (pss_sum > copies * kb || pss_sum + slack < copies * kb) {
-		TREE_LOG("%s: R%d: Pss sums to %lu kB, expected %lu kB",
-			 when, r, pss_sum, copies * kb);
-		bad++;
-	}
-	return bad;
-}
-
-static int checkpoint(struct __test_metadata *_metadata, struct tree *t,
-		      const bool *alive, const char *when)
-{
-	static struct snapshot snap;
-	int r, i, ret, bad = 0;
-
-	log_budget = LOG_BUDGET;
-	ret = crew_broadcast(t->crew, alive, CMD_VERIFY, WAIT_MS);
-	if (ret) {
-		TREE_LOG("%s: %d member(s) saw wrong page contents (%d)",
-			 when, ret, ret);
-		bad++;
-	}
-	if (take_snapshot(_metadata, t, alive, &snap)) {
-		drop_snapshot(t, &snap);
-		return bad + 1;
-	}
-	for (r = 0; r < MAX_REGIONS; r++) {
-		for (i = 0; i < REGION_PAGES; i++)
-			bad += check_page(_metadata, t, alive, r, i, when, &snap);
-		bad += check_smaps(_metadata, t, alive, r, when, &snap);
-	}
-	drop_snapshot(t, &snap);
-	return bad;
-}
-
-/*
- * An rmap walk that must reach every mapper: migrate every page member @s
- * maps to the other node (shared pages included), then every member that
- * maps the same copy must see the new PFN.
- */
-static int migrate_walk(struct __test_metadata *_metadata, struct tree *t,
-			const bool *alive, int s, const int *nodes,
-			const char *when)
-{
-	static void *pages[MAX_REGIONS * REGION_PAGES];
-	static int where[MAX_REGIONS * REGION_PAGES];
-	static int status[MAX_REGIONS * REGION_PAGES];
-	static int target[MAX_REGIONS * REGION_PAGES];
-	static __u64 before[MAX_REGIONS * REGION_PAGES];
-	pid_t pid = t->crew->shared->pids[s];
-	struct pagemap_entry e, f;
-	int r, i, k, n, count = 0, bad = 0, ret, side;
-	void *batch[MAX_REGIONS * REGION_PAGES];
-	int idx[MAX_REGIONS * REGION_PAGES];
-
-	log_budget = LOG_BUDGET;
-	for (r = 0; r < MAX_REGIONS; r++)
-		for (i = 0; i < REGION_PAGES; i++)
-			if (expect(t, s, r, i)->state == PAGE_TAGGED)
-				pages[count++] = page_addr(t, r, i);
-	if (!count)
-		return 0;
-	ret = pages_node(pid, pages, count, where);
-	if (ret) {
-		TREE_LOG("%s: move_pages query of P%d: %d", when, s, ret);
-		return 1;
-	}
-	for (k = 0; k < count; k++) {
-		if (pagemap_get(pid, (unsigned long)pages[k], &e) || !e.pfn)
-			return 1;
-		before[k] = e.pfn;
-		target[k] = where[k] == nodes[0] ? nodes[1] : nodes[0];
-	}
-	/* One batch per target node. */
-	for (side = 0; side < 2; side++) {
-		int nr = 0;
-
-		for (k = 0; k < count; k++)
-			if (target[k] == nodes[side]) {
-				idx[nr] = k;
-				batch[nr++] = pages[k];
-			}
-		if (!nr)
-			continue;
-		ret = pages_move(pid, batch, nr, nodes[side], status);
-		if (ret < 0) {
-			TREE_LOG("%s: move_pages of P%d failed: %d", when, s, ret);
-			return 1;
-		}
-		for (k = 0; k < nr; k++) {
-			if (status[k] == nodes[side])
-				continue;
-			TREE_LOG("%s: P%d page %p not migrated to node %d: %d",
-				 when, s, batch[k], nodes[side], status[k]);
-			bad++;
-			where[idx[k]] = -1;
-		}
-	}
-	/* Every member mapping the same copy follows the page. */
-	for (r = 0, k = 0; r < MAX_REGIONS; r++) {
-		for (i = 0; i < REGION_PAGES; i++) {
-			struct page_model *pm = expect(t, s, r, i);
-
-			if (pm->state != PAGE_TAGGED)
-				continue;
-			if (where[k] < 0 ||
-			    pagemap_get(pid, (unsigned long)pages[k], &e)) {
-				k++;
-				continue;
-			}
-			if (e.pfn == before[k]) {
-				TREE_LOG("%s: P%d R%d page %d: PFN unchanged by migration",
-					 when, s, r, i);
-				bad++;
-			}
-			for (n = 0; n < t->nr_nodes; n++) {
-				if (n == s || !alive[n] ||
-				    !same_copy(expect(t, n, r, i), pm))
-					continue;
-				if (pagemap_get(t->crew->shared->pids[n],
-						(unsigned long)pages[k], &f) ||
-				    f.pfn != e.pfn) {
-					TREE_LOG("%s: R%d page %d: P%d at %#llx, P%d at %#llx",
-						 when, r, i, s,
-						 (unsigned long long)e.pfn, n,
-						 (unsigned long long)f.pfn);
-					bad++;
-				}
-			}
-			k++;
-		}
-	}
-	return bad;
 }
 
 /* ---- fork_tree --------------------------------------------------------- */
 
 FIXTURE(fork_tree) {
-	struct tree *t;
+	struct scenario *sc;
+	int exit_order[SC_MAX_MEMBERS];
 	struct khealth health;
 };
 
@@ -959,7 +297,8 @@ FIXTURE_VARIANT_ADD(fork_tree, random16_every_level_random) {
 
 FIXTURE_SETUP(fork_tree)
 {
-	struct tree *t;
+	struct shape t = { .nr = 0 };
+	unsigned long seed = 1;
 	int ret;
 
 	report_environment_once();
@@ -971,92 +310,49 @@ FIXTURE_SETUP(fork_tree)
 	if (access("/proc/kpagecount", R_OK) || access("/proc/kpageflags", R_OK))
 		SKIP(return, "no /proc/kpagecount or /proc/kpageflags");
 
-	t = calloc(1, sizeof(*t));
-	ASSERT_NE(NULL, t);
-	self->t = t;
-	/* Kernels with the KPF_KSM-on-every-anon-page bug: skip that bit. */
-	t->ksm_flag_reliable = kpageflags_ksm_on_plain_anon() == 0;
-	t->seed = variant->shape == SHAPE_RANDOM || variant->order == RANDOM_ORDER ?
-		  test_seed() : 1;
-	build_shape(t, variant->shape, variant->a, variant->b);
-	ASSERT_GE(MAX_NODES, t->nr_nodes);
-	build_programs(t, variant->where);
-	build_exit_order(t, variant->order);
-	/* The model: member 0 starts from nothing. */
-	model_member(t, 0, &t->expect[0]);
-
-	t->stride = (REGION_PAGES + 1) * page_size();
-	t->reserved = MAX_REGIONS * t->stride;
-	t->base = reserve_range(t->reserved);
-	ASSERT_NE(NULL, t->base);
-	t->crew = crew_create(t->nr_nodes);
-	ASSERT_NE(NULL, t->crew);
+	if (variant->shape == SHAPE_RANDOM || variant->order == RANDOM_ORDER)
+		seed = test_seed();
+	build_shape(&t, variant->shape, variant->a, variant->b, seed);
+	ASSERT_GE(SC_MAX_MEMBERS, t.nr);
+	build_exit_order(&t, variant->order, seed, self->exit_order);
+	self->sc = sc_create(seed);
+	ASSERT_NE(NULL, self->sc);
+	ASSERT_EQ(0, build_programs(self->sc, &t, variant->where));
+	ASSERT_EQ(0, sc_finish(self->sc));
 	ASSERT_EQ(0, khealth_begin(&self->health, "fork_tree"));
 }
 
 FIXTURE_TEARDOWN(fork_tree)
 {
-	if (!self->t)
-		return;
-	crew_destroy(self->t->crew);
-	if (self->t->base)
-		munmap(self->t->base, self->t->reserved);
-	free(self->t);
-}
-
-static void build_tree(struct __test_metadata *_metadata, struct tree *t,
-		       bool *alive)
-{
-	struct view *view;
-	int n, status;
-	pid_t pid;
-
-	view = calloc(1, sizeof(*view));
-	ASSERT_NE(NULL, view);
-	pid = crew_fork(t->crew, 0);
-	if (pid == 0)
-		member_main(t, 0, view);
-	free(view);
-	ASSERT_LT(0, pid);
-	for (n = 0; n < t->nr_nodes; n++) {
-		ASSERT_EQ(0, crew_collect(t->crew, n, WAIT_MS, &status));
-		ASSERT_EQ(0, status) TH_LOG("P%d failed to set up: %s", n,
-					    strerror(status));
-		alive[n] = true;
-	}
+	sc_destroy(self->sc);
 }
 
 /* Build the tree, check it, then exit members in order, checking after each. */
-static void run_tree(struct __test_metadata *_metadata, struct tree *t,
-		     struct khealth *health, const int *numa)
+static void run_tree(struct __test_metadata *_metadata, struct scenario *sc,
+		     const int *exit_order, struct khealth *health,
+		     const int *numa)
 {
-	bool alive[MAX_NODES] = { false };
 	char when[64], report[2048];
 	int k, n, walker = 0;
 
-	build_tree(_metadata, t, alive);
-	EXPECT_EQ(0, checkpoint(_metadata, t, alive, "tree built"));
+	ASSERT_EQ(0, sc_start(sc, report, sizeof(report))) TH_LOG("%s", report);
+	EXPECT_EQ(0, sc_checkpoint(sc, "tree built"));
 	if (numa)
-		EXPECT_EQ(0, migrate_walk(_metadata, t, alive, 0, numa,
-					  "tree built"));
+		EXPECT_EQ(0, sc_migrate_walk(sc, 0, numa, "tree built"));
 
-	for (k = 0; k < t->nr_nodes; k++) {
-		n = t->exit_order[k];
-		ASSERT_EQ(0, crew_send(t->crew, n, CMD_EXIT));
-		ASSERT_EQ(0, crew_wait_exited(t->crew, n, WAIT_MS))
-			TH_LOG("P%d did not exit", n);
-		alive[n] = false;
+	for (k = 0; k < sc->nr_members; k++) {
+		n = exit_order[k];
+		ASSERT_EQ(0, sc_exit_member(sc, n)) TH_LOG("P%d did not exit", n);
 		snprintf(when, sizeof(when), "after P%d exited", n);
-		EXPECT_EQ(0, checkpoint(_metadata, t, alive, when));
-		if (!numa || k == t->nr_nodes - 1)
+		EXPECT_EQ(0, sc_checkpoint(sc, when));
+		if (!numa || k == sc->nr_members - 1)
 			continue;
 		/* Walk from a different survivor each time. */
 		do {
-			walker = (walker + 1) % t->nr_nodes;
-		} while (!alive[walker]);
-		EXPECT_EQ(0, migrate_walk(_metadata, t, alive, walker, numa,
-					  when));
-		EXPECT_EQ(0, checkpoint(_metadata, t, alive, "after migration"));
+			walker = (walker + 1) % sc->nr_members;
+		} while (!sc->alive[walker]);
+		EXPECT_EQ(0, sc_migrate_walk(sc, walker, numa, when));
+		EXPECT_EQ(0, sc_checkpoint(sc, "after migration"));
 	}
 	EXPECT_EQ(0, khealth_check(health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
@@ -1064,7 +360,7 @@ static void run_tree(struct __test_metadata *_metadata, struct tree *t,
 
 TEST_F_TIMEOUT(fork_tree, exits, 120)
 {
-	run_tree(_metadata, self->t, &self->health, NULL);
+	run_tree(_metadata, self->sc, self->exit_order, &self->health, NULL);
 }
 
 TEST_F_TIMEOUT(fork_tree, migrate_after_exits, 180)
@@ -1073,7 +369,7 @@ TEST_F_TIMEOUT(fork_tree, migrate_after_exits, 180)
 
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
-	run_tree(_metadata, self->t, &self->health, nodes);
+	run_tree(_metadata, self->sc, self->exit_order, &self->health, nodes);
 }
 
 /* ---- fork_misc: exec, vfork, threads, churn ----------------------------- */

@@ -3,13 +3,13 @@
  * Helpers for the anon_vma_lazy selftests. See rmap_util.h.
  */
 #include <dirent.h>
-#include <stddef.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <linux/fs.h>
 
+#include "../../kselftest.h"
 #include "rmap_util.h"
 
 #define TAG_MAGIC	0x616e6f6e766d6121ULL	/* "anonvma!" */
@@ -546,6 +547,7 @@ static const struct {
 	{ "KSM", offsetof(struct smaps_vma, ksm) },
 	{ "AnonHugePages", offsetof(struct smaps_vma, anon_huge) },
 	{ "Swap", offsetof(struct smaps_vma, swap) },
+	{ "Locked", offsetof(struct smaps_vma, locked) },
 };
 
 static int smaps_stream_all(FILE *f, struct smaps_vma *out, int max)
@@ -568,6 +570,7 @@ static int smaps_stream_all(FILE *f, struct smaps_vma *out, int max)
 			memset(cur, 0, sizeof(*cur));
 			cur->start = vma.start;
 			cur->end = vma.end;
+			memcpy(cur->perms, vma.perms, sizeof(cur->perms));
 			count++;
 			continue;
 		}
@@ -1538,6 +1541,1083 @@ void crew_destroy(struct crew *c)
 	}
 	munmap(c->shared, sizeof(*c->shared));
 	free(c);
+}
+
+/* ---- scenarios --------------------------------------------------------- */
+
+#define SC_WAIT_MS	30000
+#define SC_CMD_VERIFY	'V'
+#define SC_CMD_PAGEOUT	'P'
+#define SC_CMD_EXIT	'X'
+#define SC_LOG_BUDGET	12
+
+/* A broken kernel fails thousands of checks: print the first few. */
+static __printf(2, 3) void sc_log(struct scenario *sc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (sc->log_budget-- <= 0)
+		return;
+	va_start(ap, fmt);
+	fputs("# ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+static char *sc_addr(struct scenario *sc, int r, int i)
+{
+	return sc->base + r * sc->stride + i * page_size();
+}
+
+static struct sc_page *sc_expect(struct scenario *sc, int m, int r, int i)
+{
+	return &sc->expect[m].page[r][i];
+}
+
+struct scenario *sc_create(unsigned long seed)
+{
+	struct scenario *sc = calloc(1, sizeof(*sc));
+
+	if (sc)
+		sc->seed = seed;
+	return sc;
+}
+
+int sc_add_step(struct scenario *sc, int m, enum sc_op op, int region,
+		int first, int last, int child)
+{
+	struct sc_step *st;
+
+	if (m < 0 || m >= SC_MAX_MEMBERS || sc->nr_steps[m] >= SC_MAX_STEPS ||
+	    region < 0 || region >= SC_MAX_REGIONS || first < 0 ||
+	    last > SC_REGION_PAGES || first >= last ||
+	    (op == SC_FORK && (child <= m || child >= SC_MAX_MEMBERS)))
+		return -EINVAL;
+	st = &sc->steps[m][sc->nr_steps[m]++];
+	st->op = op;
+	st->region = region;
+	st->first = first;
+	st->last = last;
+	st->child = child;
+	if (m + 1 > sc->nr_members)
+		sc->nr_members = m + 1;
+	if (op == SC_FORK && child + 1 > sc->nr_members)
+		sc->nr_members = child + 1;
+	return 0;
+}
+
+static const char * const sc_op_names[] = {
+	[SC_MMAP] = "mmap", [SC_WRITE] = "write", [SC_FORK] = "fork",
+	[SC_RO] = "ro", [SC_RW] = "rw", [SC_UNMAP] = "unmap",
+	[SC_DONTNEED] = "dontneed", [SC_FREE] = "free", [SC_COLD] = "cold",
+	[SC_MLOCK] = "mlock", [SC_MUNLOCK] = "munlock",
+	[SC_DONTFORK] = "dontfork", [SC_WIPEONFORK] = "wipeonfork",
+};
+
+/* One "word<number>[:a-b]" token. */
+static int sc_parse_step(struct scenario *sc, int m, const char *tok,
+			 size_t len)
+{
+	unsigned long num, a = 0, b = SC_REGION_PAGES;
+	char word[16];
+	const char *p;
+	size_t w;
+	unsigned int op;
+
+	for (w = 0; w < len && tok[w] >= 'a' && tok[w] <= 'z'; w++)
+		;
+	if (!w || w >= sizeof(word))
+		return -EINVAL;
+	memcpy(word, tok, w);
+	word[w] = '\0';
+	if (parse_ulong(tok + w, &num, &p))
+		return -EINVAL;
+	if (*p == ':') {
+		if (parse_ulong(p + 1, &a, &p) || *p != '-' ||
+		    parse_ulong(p + 1, &b, &p))
+			return -EINVAL;
+	}
+	if (p != tok + len)
+		return -EINVAL;
+	for (op = 0; op < ARRAY_SIZE(sc_op_names); op++)
+		if (!strcmp(word, sc_op_names[op]))
+			break;
+	if (op == ARRAY_SIZE(sc_op_names))
+		return -EINVAL;
+	if (op == SC_FORK)
+		return sc_add_step(sc, m, op, 0, 0, SC_REGION_PAGES, num);
+	return sc_add_step(sc, m, op, num, a, b, 0);
+}
+
+int sc_parse(struct scenario *sc, const char *text)
+{
+	const char *p = text, *end;
+	unsigned long m;
+	int ret;
+
+	while (*p) {
+		while (*p == ' ' || *p == '|')
+			p++;
+		if (!*p)
+			break;
+		if (parse_ulong(p, &m, &p) || *p++ != ':' ||
+		    m >= SC_MAX_MEMBERS)
+			return -EINVAL;
+		for (;;) {
+			while (*p == ' ')
+				p++;
+			if (!*p || *p == '|')
+				break;
+			end = p + strcspn(p, " |");
+			ret = sc_parse_step(sc, m, p, end - p);
+			if (ret)
+				return ret;
+			p = end;
+		}
+	}
+	return 0;
+}
+
+/* ---- the model --------------------------------------------------------- */
+
+static __u64 sc_mix(__u64 x)
+{
+	x += 0x9e3779b97f4a7c15ULL;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Whether step @s of member @m writes page @i of region @r. */
+static bool sc_step_writes(struct scenario *sc, int m, int s, int r, int i)
+{
+	return sc_mix(sc->seed ^ sc_mix(((__u64)m << 48) | ((__u64)s << 32) |
+					((__u64)r << 16) | i)) & 1;
+}
+
+static struct page_tag sc_tag(int m, int s, int r, int i)
+{
+	struct page_tag tag = {
+		.owner = m, .gen = r, .index = i, .version = s + 1,
+	};
+
+	return tag;
+}
+
+static bool sc_same_attrs(const struct sc_page *a, const struct sc_page *b)
+{
+	return a->readonly == b->readonly && a->locked == b->locked &&
+	       a->dontfork == b->dontfork && a->wipeonfork == b->wipeonfork;
+}
+
+static bool sc_mapped(const struct sc_page *pg)
+{
+	return pg->state != SC_UNMAPPED;
+}
+
+/*
+ * After an attribute change on [first, last): the VMA is split at both
+ * ends, then the kernel merges each end with its neighbour again if their
+ * flags match (pieces split in this mm share one anon_vma). A boundary
+ * inherited at fork is not merged: the pieces then have different
+ * anon_vmas on a kernel without the series.
+ */
+static void sc_model_edges(struct sc_page *pg, int first, int last)
+{
+	int edge[2] = { first, last }, k, i;
+
+	for (k = 0; k < 2; k++) {
+		i = edge[k];
+		if (i <= 0 || i >= SC_REGION_PAGES || !sc_mapped(&pg[i]) ||
+		    !sc_mapped(&pg[i - 1]))
+			continue;
+		if (!sc_same_attrs(&pg[i - 1], &pg[i])) {
+			pg[i].vma_start = true;
+			pg[i].sticky = false;
+		} else if (!pg[i].sticky) {
+			pg[i].vma_start = false;
+		}
+	}
+	/* Merges inside the range: its pages now have equal attributes. */
+	for (i = first + 1; i < last; i++)
+		if (!pg[i].sticky && sc_same_attrs(&pg[i - 1], &pg[i]))
+			pg[i].vma_start = false;
+}
+
+/* What step @s of member @m does to its view @v. */
+static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
+{
+	const struct sc_step *st = &sc->steps[m][s];
+	struct sc_page *pg = v->page[st->region];
+	bool changes_attrs = false;
+	int i;
+
+	if (st->op == SC_FORK)
+		return;
+	for (i = st->first; i < st->last; i++) {
+		struct sc_page *p = &pg[i];
+		struct sc_page before = *p;
+
+		switch (st->op) {
+		case SC_MMAP:
+			memset(p, 0, sizeof(*p));
+			p->state = SC_TAGGED;
+			p->tag = sc_tag(m, s, st->region, i);
+			p->vma_start = i == st->first;
+			break;
+		case SC_WRITE:
+			if (sc_mapped(p) && !p->readonly &&
+			    sc_step_writes(sc, m, s, st->region, i)) {
+				p->state = SC_TAGGED;
+				p->tag = sc_tag(m, s, st->region, i);
+			}
+			break;
+		case SC_UNMAP:
+			memset(p, 0, sizeof(*p));
+			break;
+		case SC_DONTNEED:
+			if (sc_mapped(p)) {
+				p->state = SC_ZERO;
+				memset(&p->tag, 0, sizeof(p->tag));
+			}
+			break;
+		case SC_FREE:
+			if (p->state == SC_TAGGED)
+				p->state = SC_LAZYFREE;
+			break;
+		case SC_RO:
+		case SC_RW:
+			p->readonly = st->op == SC_RO;
+			break;
+		case SC_MLOCK:
+		case SC_MUNLOCK:
+			p->locked = st->op == SC_MLOCK;
+			break;
+		case SC_DONTFORK:
+			p->dontfork = true;
+			break;
+		case SC_WIPEONFORK:
+			p->wipeonfork = true;
+			break;
+		default:
+			break;
+		}
+		if (sc_mapped(p) && !sc_same_attrs(&before, p))
+			changes_attrs = true;
+	}
+	/* A hole left by munmap starts a new VMA after it. */
+	if (st->op == SC_UNMAP && st->last < SC_REGION_PAGES &&
+	    sc_mapped(&pg[st->last])) {
+		pg[st->last].vma_start = true;
+		pg[st->last].sticky = false;
+	}
+	if (changes_attrs)
+		sc_model_edges(pg, st->first, st->last);
+}
+
+/* The view a child gets from its parent's at fork (may be in place). */
+static void sc_model_fork(const struct sc_view *parent, struct sc_view *child)
+{
+	int r, i;
+
+	if (child != parent)
+		*child = *parent;
+	for (r = 0; r < SC_MAX_REGIONS; r++) {
+		for (i = 0; i < SC_REGION_PAGES; i++) {
+			struct sc_page *p = &child->page[r][i];
+
+			if (!sc_mapped(p))
+				continue;
+			if (p->dontfork) {
+				memset(p, 0, sizeof(*p));
+				continue;
+			}
+			if (p->wipeonfork) {
+				p->state = SC_ZERO;
+				memset(&p->tag, 0, sizeof(p->tag));
+			}
+			/* mlock is not inherited; VMA boundaries are. */
+			p->locked = false;
+			p->sticky = p->vma_start;
+		}
+		/* A page after a DONTFORK hole starts a VMA. */
+		for (i = 1; i < SC_REGION_PAGES; i++) {
+			struct sc_page *p = &child->page[r][i];
+
+			if (sc_mapped(p) && !sc_mapped(&child->page[r][i - 1])) {
+				p->vma_start = true;
+				p->sticky = true;
+			}
+		}
+		if (sc_mapped(&child->page[r][0]))
+			child->page[r][0].vma_start = true;
+	}
+}
+
+static void sc_model_member(struct scenario *sc, int m, struct sc_view *view)
+{
+	int s, c;
+
+	for (s = 0; s < sc->nr_steps[m]; s++) {
+		if (sc->steps[m][s].op != SC_FORK) {
+			sc_model_step(sc, m, s, view);
+			continue;
+		}
+		c = sc->steps[m][s].child;
+		sc_model_fork(view, &sc->expect[c]);
+		sc_model_member(sc, c, &sc->expect[c]);
+	}
+}
+
+int sc_finish(struct scenario *sc)
+{
+	int m, s, c;
+
+	if (!sc->nr_members)
+		return -EINVAL;
+	for (m = 0; m < sc->nr_members; m++)
+		sc->parent[m] = -1;
+	for (m = 0; m < sc->nr_members; m++) {
+		for (s = 0; s < sc->nr_steps[m]; s++) {
+			if (sc->steps[m][s].op != SC_FORK)
+				continue;
+			c = sc->steps[m][s].child;
+			if (sc->parent[c] >= 0)
+				return -EINVAL;	/* forked twice */
+			sc->parent[c] = m;
+			sc->depth[c] = sc->depth[m] + 1;
+		}
+	}
+	for (m = 1; m < sc->nr_members; m++)
+		if (sc->parent[m] < 0)
+			return -EINVAL;	/* never forked */
+	sc->ksm_flag_reliable = kpageflags_ksm_on_plain_anon() == 0;
+	sc_model_member(sc, 0, &sc->expect[0]);
+	sc->stride = (SC_REGION_PAGES + 1) * page_size();
+	sc->reserved = SC_MAX_REGIONS * sc->stride;
+	sc->base = reserve_range(sc->reserved);
+	if (!sc->base)
+		return -ENOMEM;
+	sc->crew = crew_create(sc->nr_members);
+	return sc->crew ? 0 : -ENOMEM;
+}
+
+/* ---- members ----------------------------------------------------------- */
+
+static bool sc_all_zero(const char *p)
+{
+	size_t k;
+
+	for (k = 0; k < page_size(); k++)
+		if (p[k])
+			return false;
+	return true;
+}
+
+static int sc_member_verify(struct scenario *sc, int m)
+{
+	struct page_tag found;
+	char a[96], b[96];
+	int r, i, bad = 0;
+
+	for (r = 0; r < SC_MAX_REGIONS; r++) {
+		for (i = 0; i < SC_REGION_PAGES; i++) {
+			struct sc_page *pg = sc_expect(sc, m, r, i);
+			const char *p = sc_addr(sc, r, i);
+			bool ok;
+
+			switch (pg->state) {
+			case SC_ZERO:
+				ok = sc_all_zero(p);
+				break;
+			case SC_TAGGED:
+				ok = !tag_verify(p, page_size(), &pg->tag,
+						 &found);
+				break;
+			case SC_LAZYFREE:
+				ok = sc_all_zero(p) ||
+				     !tag_verify(p, page_size(), &pg->tag,
+						 &found);
+				break;
+			default:
+				continue;
+			}
+			if (ok || bad++ >= 5)
+				continue;
+			fprintf(stderr, "# P%d R%d page %d: want %s, found %s\n",
+				m, r, i,
+				pg->state == SC_ZERO ? "zeroes" :
+				tag_str(&pg->tag, a, sizeof(a)),
+				tag_str(&found, b, sizeof(b)));
+		}
+	}
+	return bad;
+}
+
+/* Apply @advice (or mprotect/mlock) to every mapped run of [first, last). */
+static int sc_member_syscall(struct scenario *sc, const struct sc_step *st)
+{
+	char *p = sc_addr(sc, st->region, st->first);
+	size_t len = (st->last - st->first) * page_size();
+
+	switch (st->op) {
+	case SC_RO:
+		return mprotect(p, len, PROT_READ);
+	case SC_RW:
+		return mprotect(p, len, PROT_READ | PROT_WRITE);
+	case SC_UNMAP:
+		return munmap(p, len);
+	case SC_DONTNEED:
+		return madvise(p, len, MADV_DONTNEED);
+	case SC_FREE:
+		return madvise(p, len, MADV_FREE);
+	case SC_COLD:
+		return madvise(p, len, MADV_COLD);
+	case SC_MLOCK:
+		return mlock(p, len);
+	case SC_MUNLOCK:
+		return munlock(p, len);
+	case SC_DONTFORK:
+		return madvise(p, len, MADV_DONTFORK);
+	case SC_WIPEONFORK:
+		return madvise(p, len, MADV_WIPEONFORK);
+	default:
+		return 0;
+	}
+}
+
+/* Carry out step @s of member @m: the system calls behind the model. */
+static int sc_member_step(struct scenario *sc, int m, int s,
+			  struct sc_view *view)
+{
+	const struct sc_step *st = &sc->steps[m][s];
+	char *region = sc_addr(sc, st->region, 0);
+	size_t len = SC_REGION_PAGES * page_size();
+	int i;
+
+	if (st->op == SC_MMAP) {
+		if (mmap(region, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			 0) != region)
+			return errno;
+		/* Base pages only: map counts are then exact per page. */
+		madvise(region, len, MADV_NOHUGEPAGE);
+	} else if (sc_member_syscall(sc, st)) {
+		return errno;
+	}
+	sc_model_step(sc, m, s, view);
+	if (st->op != SC_MMAP && st->op != SC_WRITE)
+		return 0;
+	for (i = st->first; i < st->last; i++) {
+		struct sc_page *pg = &view->page[st->region][i];
+		struct page_tag tag = sc_tag(m, s, st->region, i);
+
+		if (pg->state == SC_TAGGED &&
+		    !memcmp(&pg->tag, &tag, sizeof(tag)))
+			tag_fill(sc_addr(sc, st->region, i), page_size(), &tag);
+	}
+	return 0;
+}
+
+/* MADV_PAGEOUT over every region this member maps (holes skipped). */
+static int sc_member_pageout(struct scenario *sc, int m)
+{
+	int r, i, first, ret = 0;
+
+	for (r = 0; r < SC_MAX_REGIONS; r++) {
+		i = 0;
+		while (i < SC_REGION_PAGES) {
+			if (!sc_mapped(sc_expect(sc, m, r, i))) {
+				i++;
+				continue;
+			}
+			first = i;
+			while (i < SC_REGION_PAGES &&
+			       sc_mapped(sc_expect(sc, m, r, i)))
+				i++;
+			if (madvise(sc_addr(sc, r, first),
+				    (i - first) * page_size(), MADV_PAGEOUT))
+				ret = errno;
+		}
+	}
+	return ret;
+}
+
+static __noreturn void sc_member_main(struct scenario *sc, int m,
+				      struct sc_view *view)
+{
+	int s, cmd, status = 0;
+	pid_t pid;
+
+	for (s = 0; s < sc->nr_steps[m] && !status; s++) {
+		const struct sc_step *st = &sc->steps[m][s];
+
+		if (st->op != SC_FORK) {
+			status = sc_member_step(sc, m, s, view);
+			if (status)
+				fprintf(stderr, "# P%d: %s%d:%d-%d failed: %s\n",
+					m, sc_op_names[st->op], st->region,
+					st->first, st->last, strerror(status));
+			continue;
+		}
+		pid = crew_fork(sc->crew, st->child);
+		if (pid == 0) {
+			sc_model_fork(view, view);
+			sc_member_main(sc, st->child, view);
+		}
+		if (pid < 0)
+			status = -pid;
+	}
+	crew_reply(sc->crew, m, status);
+
+	for (;;) {
+		cmd = crew_next(sc->crew, m, 2 * SC_WAIT_MS);
+		if (cmd == SC_CMD_VERIFY)
+			crew_reply(sc->crew, m, sc_member_verify(sc, m));
+		else if (cmd == SC_CMD_PAGEOUT)
+			crew_reply(sc->crew, m, sc_member_pageout(sc, m));
+		else if (cmd == SC_CMD_EXIT)
+			_exit(0);
+		else
+			_exit(3);	/* the controller is gone */
+	}
+}
+
+int sc_start(struct scenario *sc, char *err, size_t len)
+{
+	struct sc_view *view = calloc(1, sizeof(*view));
+	int m, status, ret;
+	pid_t pid;
+
+	if (!view)
+		return -ENOMEM;
+	pid = crew_fork(sc->crew, 0);
+	if (pid == 0)
+		sc_member_main(sc, 0, view);
+	free(view);
+	if (pid < 0)
+		return pid;
+	for (m = 0; m < sc->nr_members; m++) {
+		ret = crew_collect(sc->crew, m, SC_WAIT_MS, &status);
+		if (!ret && status)
+			ret = -status;
+		if (ret) {
+			snprintf(err, len, "P%d did not set up: %s", m,
+				 strerror(-ret));
+			return ret;
+		}
+		sc->alive[m] = true;
+	}
+	return 0;
+}
+
+int sc_exit_member(struct scenario *sc, int m)
+{
+	int ret = crew_send(sc->crew, m, SC_CMD_EXIT);
+
+	if (!ret)
+		ret = crew_wait_exited(sc->crew, m, SC_WAIT_MS);
+	if (!ret)
+		sc->alive[m] = false;
+	return ret;
+}
+
+void sc_destroy(struct scenario *sc)
+{
+	if (!sc)
+		return;
+	crew_destroy(sc->crew);
+	if (sc->base)
+		munmap(sc->base, sc->reserved);
+	free(sc);
+}
+
+/* ---- the controller's oracles ------------------------------------------ */
+
+/* What the controller reads once per checkpoint, per live member. */
+struct sc_snapshot {
+	int pagemap_fd[SC_MAX_MEMBERS];
+	int nr_vmas[SC_MAX_MEMBERS];
+	struct smaps_vma vmas[SC_MAX_MEMBERS][SC_MAX_REGIONS + 64];
+};
+
+static bool sc_same_copy(const struct sc_page *a, const struct sc_page *b)
+{
+	return a->state == SC_TAGGED && b->state == SC_TAGGED &&
+	       !memcmp(&a->tag, &b->tag, sizeof(a->tag));
+}
+
+static int sc_mappers(struct scenario *sc, int r, int i,
+		      const struct sc_page *pg)
+{
+	int m, count = 0;
+
+	for (m = 0; m < sc->nr_members; m++)
+		count += sc->alive[m] && sc_same_copy(sc_expect(sc, m, r, i), pg);
+	return count;
+}
+
+static pid_t sc_pid(struct scenario *sc, int m)
+{
+	return sc->crew->shared->pids[m];
+}
+
+static int sc_take_snapshot(struct scenario *sc, struct sc_snapshot *snap)
+{
+	char path[64];
+	int m, bad = 0;
+
+	for (m = 0; m < sc->nr_members; m++) {
+		snap->pagemap_fd[m] = -1;
+		if (!sc->alive[m])
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/pagemap", sc_pid(sc, m));
+		snap->pagemap_fd[m] = open(path, O_RDONLY | O_CLOEXEC);
+		snprintf(path, sizeof(path), "/proc/%d/smaps", sc_pid(sc, m));
+		snap->nr_vmas[m] = smaps_read_all(path, snap->vmas[m],
+						  ARRAY_SIZE(snap->vmas[m]));
+		if (snap->pagemap_fd[m] < 0 || snap->nr_vmas[m] < 0 ||
+		    snap->nr_vmas[m] > (int)ARRAY_SIZE(snap->vmas[m])) {
+			sc_log(sc, "P%d: pagemap or smaps unreadable", m);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+static void sc_drop_snapshot(struct scenario *sc, struct sc_snapshot *snap)
+{
+	int m;
+
+	for (m = 0; m < sc->nr_members; m++)
+		if (snap->pagemap_fd[m] >= 0)
+			close(snap->pagemap_fd[m]);
+}
+
+/* pagemap and kpage* of page @i of region @r in every live member. */
+static int sc_check_page(struct scenario *sc, int r, int i, const char *when,
+			 struct sc_snapshot *snap)
+{
+	struct pagemap_entry e[SC_MAX_MEMBERS];
+	int m, q, mappers, bad = 0;
+	bool used = false, want_exclusive;
+	__u64 raw, count, flags;
+
+	/* Pages that no live member ever mapped are not looked at. */
+	for (m = 0; m < sc->nr_members; m++)
+		used |= sc->alive[m] && sc_mapped(sc_expect(sc, m, r, i));
+	if (!used)
+		return 0;
+	for (m = 0; m < sc->nr_members; m++) {
+		if (!sc->alive[m])
+			continue;
+		if (snap->pagemap_fd[m] < 0 ||
+		    pagemap_read_raw(snap->pagemap_fd[m],
+				     (unsigned long)sc_addr(sc, r, i), &raw))
+			return 1;
+		pagemap_decode(raw, &e[m]);
+	}
+	for (m = 0; m < sc->nr_members; m++) {
+		struct sc_page *pg = sc_expect(sc, m, r, i);
+
+		if (!sc->alive[m] || pg->state == SC_ZERO ||
+		    pg->state == SC_LAZYFREE)
+			continue;
+		if (pg->state == SC_UNMAPPED) {
+			if (e[m].present || e[m].swapped) {
+				sc_log(sc, "%s: P%d R%d page %d: mapped, expected no mapping",
+				       when, m, r, i);
+				bad++;
+			}
+			continue;
+		}
+		if (!e[m].present || e[m].swapped || e[m].file || !e[m].pfn) {
+			sc_log(sc, "%s: P%d R%d page %d: present %d swapped %d file %d pfn %#llx",
+			       when, m, r, i, e[m].present, e[m].swapped,
+			       e[m].file, (unsigned long long)e[m].pfn);
+			bad++;
+			continue;
+		}
+		for (q = m + 1; q < sc->nr_members; q++) {
+			bool same, same_pfn;
+
+			if (!sc->alive[q] ||
+			    sc_expect(sc, q, r, i)->state != SC_TAGGED)
+				continue;
+			same = sc_same_copy(pg, sc_expect(sc, q, r, i));
+			same_pfn = e[m].pfn == e[q].pfn;
+			if (same == same_pfn)
+				continue;
+			sc_log(sc, "%s: R%d page %d: P%d pfn %#llx, P%d pfn %#llx, expected %s",
+			       when, r, i, m, (unsigned long long)e[m].pfn, q,
+			       (unsigned long long)e[q].pfn,
+			       same ? "one shared page" : "separate copies");
+			bad++;
+		}
+		mappers = sc_mappers(sc, r, i, pg);
+		want_exclusive = mappers == 1;
+		if (e[m].exclusive != want_exclusive) {
+			sc_log(sc, "%s: P%d R%d page %d: exclusive bit %d with %d mappers",
+			       when, m, r, i, e[m].exclusive, mappers);
+			bad++;
+		}
+		if (kpagecount_get(e[m].pfn, &count) ||
+		    count != (__u64)mappers) {
+			sc_log(sc, "%s: P%d R%d page %d: kpagecount %llu, expected %d",
+			       when, m, r, i, (unsigned long long)count,
+			       mappers);
+			bad++;
+		}
+		if (kpageflags_get(e[m].pfn, &flags) ||
+		    !(flags & BIT_ULL(KPF_BIT_ANON)) ||
+		    (sc->ksm_flag_reliable && (flags & BIT_ULL(KPF_BIT_KSM)))) {
+			sc_log(sc, "%s: P%d R%d page %d: kpageflags %#llx: want ANON, not KSM",
+			       when, m, r, i, (unsigned long long)flags);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/* The VMAs of region @r in member @m: extents and protections. */
+static int sc_check_layout(struct scenario *sc, int m, int r, const char *when,
+			   struct sc_snapshot *snap)
+{
+	unsigned long lo = (unsigned long)sc_addr(sc, r, 0);
+	unsigned long hi = lo + SC_REGION_PAGES * page_size();
+	struct vma_extent want[SC_REGION_PAGES], got[SC_REGION_PAGES + 2];
+	int nr_want = 0, nr_got = 0, i, v;
+	char a[512], b[512];
+
+	for (i = 0; i < SC_REGION_PAGES; i++) {
+		struct sc_page *pg = sc_expect(sc, m, r, i);
+
+		if (!sc_mapped(pg))
+			continue;
+		if (pg->vma_start || !i || !sc_mapped(sc_expect(sc, m, r, i - 1))) {
+			want[nr_want].start = (unsigned long)sc_addr(sc, r, i);
+			snprintf(want[nr_want].perms, sizeof(want[0].perms),
+				 "r%c-p", pg->readonly ? '-' : 'w');
+			nr_want++;
+		}
+		want[nr_want - 1].end = (unsigned long)sc_addr(sc, r, i + 1);
+	}
+	for (v = 0; v < snap->nr_vmas[m]; v++) {
+		struct smaps_vma *vma = &snap->vmas[m][v];
+
+		/* PROT_NONE VMAs are the reservation around the regions. */
+		if (vma->end <= lo || vma->start >= hi ||
+		    !strcmp(vma->perms, "---p"))
+			continue;
+		if (nr_got == ARRAY_SIZE(got))
+			break;
+		got[nr_got].start = vma->start;
+		got[nr_got].end = vma->end;
+		memcpy(got[nr_got].perms, vma->perms, sizeof(got[0].perms));
+		nr_got++;
+	}
+	for (i = 0; i < nr_want && i < nr_got; i++)
+		if (want[i].start != got[i].start || want[i].end != got[i].end ||
+		    strcmp(want[i].perms, got[i].perms))
+			break;
+	if (i == nr_want && i == nr_got)
+		return 0;
+	sc_log(sc, "%s: P%d R%d: VMAs %s, expected %s", when, m, r,
+	       vma_layout_str(got, nr_got, lo, a, sizeof(a)),
+	       vma_layout_str(want, nr_want, lo, b, sizeof(b)));
+	return 1;
+}
+
+/*
+ * smaps of region @r in every live member that maps part of it: Rss and
+ * Anonymous count its copies, Shared_* those mapped by others too,
+ * Private_* the rest, Locked the mlocked ones, and Pss summed over all
+ * members counts every physical copy once.
+ */
+static int sc_check_smaps(struct scenario *sc, int r, const char *when,
+			  struct sc_snapshot *snap)
+{
+	unsigned long lo = (unsigned long)sc_addr(sc, r, 0);
+	unsigned long hi = lo + SC_REGION_PAGES * page_size();
+	unsigned long kb = page_size() / 1024, pss_sum = 0, copies = 0;
+	unsigned long slack = 0, lazy_all = 0;
+	int m, q, i, v, bad = 0;
+
+	for (m = 0; m < sc->nr_members; m++) {
+		unsigned long tagged = 0, shared = 0, lazy = 0, locked = 0;
+		struct smaps_vma sum = { 0 };
+
+		if (!sc->alive[m])
+			continue;
+		for (i = 0; i < SC_REGION_PAGES; i++) {
+			struct sc_page *pg = sc_expect(sc, m, r, i);
+
+			if (pg->state == SC_LAZYFREE)
+				lazy++;
+			if (pg->state != SC_TAGGED)
+				continue;
+			tagged++;
+			shared += sc_mappers(sc, r, i, pg) > 1;
+			locked += pg->locked;
+		}
+		if (!tagged && !lazy)
+			continue;
+		for (v = 0; v < snap->nr_vmas[m]; v++) {
+			struct smaps_vma *vma = &snap->vmas[m][v];
+
+			if (vma->end <= lo || vma->start >= hi)
+				continue;
+			sum.rss += vma->rss;
+			sum.pss += vma->pss;
+			sum.anonymous += vma->anonymous;
+			sum.shared_clean += vma->shared_clean;
+			sum.shared_dirty += vma->shared_dirty;
+			sum.private_clean += vma->private_clean;
+			sum.private_dirty += vma->private_dirty;
+			sum.locked += vma->locked;
+			slack++;	/* Pss is rounded down per VMA */
+		}
+		/* MADV_FREE'd pages may or may not have been dropped. */
+		if (sum.rss < tagged * kb || sum.rss > (tagged + lazy) * kb ||
+		    sum.anonymous != sum.rss ||
+		    sum.shared_clean + sum.shared_dirty != shared * kb ||
+		    sum.private_clean + sum.private_dirty !=
+		    sum.rss - shared * kb || sum.locked != locked * kb) {
+			sc_log(sc, "%s: P%d R%d: kB rss/shr/lck %lu/%lu/%lu, want %lu+%lu/%lu/%lu",
+			       when, m, r, sum.rss,
+			       sum.shared_clean + sum.shared_dirty, sum.locked,
+			       tagged * kb, lazy * kb, shared * kb,
+			       locked * kb);
+			bad++;
+		}
+		pss_sum += sum.pss;
+		lazy_all += lazy;
+	}
+	/* Physical copies: one per distinct tag among the live members. */
+	for (i = 0; i < SC_REGION_PAGES; i++) {
+		for (m = 0; m < sc->nr_members; m++) {
+			bool first = sc->alive[m] &&
+				     sc_expect(sc, m, r, i)->state == SC_TAGGED;
+
+			for (q = 0; q < m && first; q++)
+				first = !(sc->alive[q] &&
+					  sc_same_copy(sc_expect(sc, q, r, i),
+						       sc_expect(sc, m, r, i)));
+			copies += first;
+		}
+	}
+	/* Pss is rounded down per VMA: "slack" kB may be missing. */
+	if (pss_sum + slack < copies * kb ||
+	    pss_sum > (copies + lazy_all) * kb) {
+		sc_log(sc, "%s: R%d: Pss sums to %lu kB, expected %lu kB",
+		       when, r, pss_sum, copies * kb);
+		bad++;
+	}
+	return bad;
+}
+
+int sc_checkpoint(struct scenario *sc, const char *when)
+{
+	static struct sc_snapshot snap;
+	int m, r, i, ret, bad = 0;
+
+	sc->log_budget = SC_LOG_BUDGET;
+	/* Members read every page: contents, and swap-in after a pageout. */
+	ret = crew_broadcast(sc->crew, sc->alive, SC_CMD_VERIFY, SC_WAIT_MS);
+	if (ret) {
+		sc_log(sc, "%s: %d member(s) saw wrong page contents", when,
+		       ret);
+		bad++;
+	}
+	bad += sc_take_snapshot(sc, &snap);
+	if (bad) {
+		sc_drop_snapshot(sc, &snap);
+		return bad;
+	}
+	for (r = 0; r < SC_MAX_REGIONS; r++) {
+		for (i = 0; i < SC_REGION_PAGES; i++)
+			bad += sc_check_page(sc, r, i, when, &snap);
+		bad += sc_check_smaps(sc, r, when, &snap);
+		for (m = 0; m < sc->nr_members; m++)
+			if (sc->alive[m])
+				bad += sc_check_layout(sc, m, r, when, &snap);
+	}
+	sc_drop_snapshot(sc, &snap);
+	return bad;
+}
+
+/* ---- walks ------------------------------------------------------------- */
+
+#define SC_MAX_PAGES	(SC_MAX_REGIONS * SC_REGION_PAGES)
+
+int sc_migrate_walk(struct scenario *sc, int m, const int *nodes,
+		    const char *when)
+{
+	static void *pages[SC_MAX_PAGES], *batch[SC_MAX_PAGES];
+	static int where[SC_MAX_PAGES], status[SC_MAX_PAGES];
+	static int target[SC_MAX_PAGES], idx[SC_MAX_PAGES];
+	static int region[SC_MAX_PAGES], index[SC_MAX_PAGES];
+	static __u64 before[SC_MAX_PAGES];
+	pid_t pid = sc_pid(sc, m);
+	struct pagemap_entry e, f;
+	int r, i, k, q, side, ret, count = 0, bad = 0;
+
+	sc->log_budget = SC_LOG_BUDGET;
+	for (r = 0; r < SC_MAX_REGIONS; r++) {
+		for (i = 0; i < SC_REGION_PAGES; i++) {
+			if (sc_expect(sc, m, r, i)->state != SC_TAGGED)
+				continue;
+			region[count] = r;
+			index[count] = i;
+			pages[count++] = sc_addr(sc, r, i);
+		}
+	}
+	if (!count)
+		return 0;
+	ret = pages_node(pid, pages, count, where);
+	if (ret) {
+		sc_log(sc, "%s: move_pages query of P%d: %d", when, m, ret);
+		return 1;
+	}
+	for (k = 0; k < count; k++) {
+		if (pagemap_get(pid, (unsigned long)pages[k], &e) || !e.pfn) {
+			sc_log(sc, "%s: P%d page %p not mapped before migration",
+			       when, m, pages[k]);
+			return 1;
+		}
+		before[k] = e.pfn;
+		target[k] = where[k] == nodes[0] ? nodes[1] : nodes[0];
+	}
+	/* One batch per target node. */
+	for (side = 0; side < 2; side++) {
+		int nr = 0;
+
+		for (k = 0; k < count; k++)
+			if (target[k] == nodes[side]) {
+				idx[nr] = k;
+				batch[nr++] = pages[k];
+			}
+		if (!nr)
+			continue;
+		ret = pages_move(pid, batch, nr, nodes[side], status);
+		if (ret < 0) {
+			sc_log(sc, "%s: move_pages of P%d failed: %d", when, m,
+			       ret);
+			return bad + 1;
+		}
+		for (k = 0; k < nr; k++) {
+			if (status[k] == nodes[side])
+				continue;
+			sc_log(sc, "%s: P%d page %p not migrated to node %d: %d",
+			       when, m, batch[k], nodes[side], status[k]);
+			bad++;
+			where[idx[k]] = -1;
+		}
+	}
+	/* Every member mapping the same copy follows the page. */
+	for (k = 0; k < count; k++) {
+		struct sc_page *pg = sc_expect(sc, m, region[k], index[k]);
+
+		if (where[k] < 0 ||
+		    pagemap_get(pid, (unsigned long)pages[k], &e))
+			continue;
+		if (e.pfn == before[k]) {
+			sc_log(sc, "%s: P%d R%d page %d: PFN unchanged by migration",
+			       when, m, region[k], index[k]);
+			bad++;
+		}
+		for (q = 0; q < sc->nr_members; q++) {
+			if (q == m || !sc->alive[q] ||
+			    !sc_same_copy(sc_expect(sc, q, region[k], index[k]),
+					  pg))
+				continue;
+			if (pagemap_get(sc_pid(sc, q), (unsigned long)pages[k],
+					&f) || f.pfn != e.pfn) {
+				sc_log(sc, "%s: R%d page %d: P%d at %#llx, P%d at %#llx",
+				       when, region[k], index[k], m,
+				       (unsigned long long)e.pfn, q,
+				       (unsigned long long)f.pfn);
+				bad++;
+			}
+		}
+	}
+	return bad;
+}
+
+bool swap_enabled(void)
+{
+	char buf[4096];
+
+	/* /proc/swaps: a header line, then one line per swap area. */
+	return read_text("/proc/swaps", buf, sizeof(buf)) > 0 &&
+	       strchr(buf, '\n') && strchr(buf, '\n')[1];
+}
+
+int sc_pageout_walk(struct scenario *sc, int m, const char *when)
+{
+	struct pagemap_entry e;
+	int r, i, try, status = 0, ret, left = 0, bad = 0;
+
+	sc->log_budget = SC_LOG_BUDGET;
+	/*
+	 * A folio still in a per-CPU LRU batch cannot be isolated; the
+	 * member drains its own CPU's batch, so try a few times.
+	 */
+	for (try = 0; try < 4; try++) {
+		ret = crew_send(sc->crew, m, SC_CMD_PAGEOUT);
+		if (!ret)
+			ret = crew_collect(sc->crew, m, SC_WAIT_MS, &status);
+		if (ret || status) {
+			sc_log(sc, "%s: MADV_PAGEOUT in P%d failed: %d/%d",
+			       when, m, ret, status);
+			return 1;
+		}
+		left = 0;
+		for (r = 0; r < SC_MAX_REGIONS; r++) {
+			for (i = 0; i < SC_REGION_PAGES; i++) {
+				struct sc_page *pg = sc_expect(sc, m, r, i);
+
+				if (pg->state != SC_TAGGED || pg->locked ||
+				    sc_mappers(sc, r, i, pg) != 1)
+					continue;
+				if (pagemap_get(sc_pid(sc, m),
+						(unsigned long)sc_addr(sc, r, i),
+						&e))
+					return 1;
+				left += !e.swapped;
+			}
+		}
+		if (!left)
+			break;
+	}
+	if (left) {
+		sc_log(sc, "%s: P%d: %d exclusive page(s) not swapped out",
+		       when, m, left);
+		bad++;
+	}
+	/* Shared and mlocked copies stay where they are. */
+	for (r = 0; r < SC_MAX_REGIONS; r++) {
+		for (i = 0; i < SC_REGION_PAGES; i++) {
+			struct sc_page *pg = sc_expect(sc, m, r, i);
+			bool stays;
+
+			if (pg->state != SC_TAGGED)
+				continue;
+			stays = pg->locked || sc_mappers(sc, r, i, pg) > 1;
+			if (!stays ||
+			    pagemap_get(sc_pid(sc, m),
+					(unsigned long)sc_addr(sc, r, i), &e))
+				continue;
+			if (!e.present) {
+				sc_log(sc, "%s: P%d R%d page %d: %s page swapped out",
+				       when, m, r, i,
+				       pg->locked ? "mlocked" : "shared");
+				bad++;
+			}
+		}
+	}
+	return bad;
 }
 
 /* ---- ANON_VMA_LAZY detection ------------------------------------------- */

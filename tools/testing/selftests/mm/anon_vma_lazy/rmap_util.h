@@ -110,6 +110,7 @@ int smaps_field_kb(const char *path, unsigned long addr, const char *field,
 struct smaps_vma {
 	unsigned long start;
 	unsigned long end;
+	char perms[5];
 	unsigned long rss;
 	unsigned long pss;
 	unsigned long shared_clean;
@@ -120,6 +121,7 @@ struct smaps_vma {
 	unsigned long ksm;
 	unsigned long anon_huge;
 	unsigned long swap;
+	unsigned long locked;
 };
 
 /*
@@ -337,6 +339,131 @@ int crew_broadcast(struct crew *c, const bool *alive, char cmd,
 int crew_wait_exited(struct crew *c, int k, int timeout_ms);
 /* Controller: SIGKILL every member, reap all children, free the crew. */
 void crew_destroy(struct crew *c);
+
+/* ---- scenarios: process trees running programs against a model -------- */
+
+/*
+ * A scenario is a tree of member processes (a crew) where each member runs
+ * a small program of memory operations on regions at fixed addresses:
+ *
+ *   mmap0            create and fault region 0 (it starts lazy here)
+ *   write0:2-6       COW-write a pseudo-random half of pages 2..5 of it
+ *   fork1            fork member 1 (the tree is given by the fork steps)
+ *   ro0:4-8, rw0:4-8 mprotect read-only / back to read-write (splits)
+ *   unmap0:0-4       munmap
+ *   dontneed0, free0, cold0   MADV_DONTNEED, MADV_FREE, MADV_COLD
+ *   mlock0, munlock0          mlock2 / munlock
+ *   dontfork0:0-2, wipeonfork0:2-4   MADV_DONTFORK / MADV_WIPEONFORK
+ *
+ * (":a-b" is pages a..b-1; without it, the whole region.) Programs are
+ * written "0: mmap0 fork1 ro0:4-8 | 1: write0 fork2 | 2: write0".
+ *
+ * Before the first fork the engine runs the same programs on a model and so
+ * knows, for every member, page and moment after setup, which copy of the
+ * page the member maps (every write makes a new uniquely tagged copy), and
+ * which VMAs it must have. Two members share a physical page exactly when
+ * they map the same copy. sc_checkpoint() then checks every live member:
+ * contents (by the member itself), pagemap presence, PFN identity among
+ * the mappers of each copy, the exclusive bit, kpagecount, KPF_ANON and
+ * KPF_KSM, smaps Rss/Anonymous/Shared/Private/Locked and Pss summed over
+ * members, and the VMA layout of every region. The walks make the kernel
+ * walk rmap and check that it reached every mapper.
+ */
+#define SC_MAX_MEMBERS	40
+#define SC_MAX_REGIONS	80
+#define SC_REGION_PAGES	12
+#define SC_MAX_STEPS	(SC_MAX_MEMBERS + 24)
+
+enum sc_page_state {
+	SC_UNMAPPED,		/* no VMA there */
+	SC_ZERO,		/* mapped, never written: reads zero */
+	SC_TAGGED,		/* holds a tagged copy */
+	SC_LAZYFREE,		/* MADV_FREE'd: the copy or zero */
+};
+
+struct sc_page {
+	unsigned char state;
+	bool readonly;
+	bool locked;
+	bool dontfork;
+	bool wipeonfork;
+	bool vma_start;		/* a VMA starts at this page */
+	bool sticky;		/* that boundary came from the parent at fork */
+	struct page_tag tag;
+};
+
+struct sc_view {
+	struct sc_page page[SC_MAX_REGIONS][SC_REGION_PAGES];
+};
+
+enum sc_op {
+	SC_MMAP, SC_WRITE, SC_FORK, SC_RO, SC_RW, SC_UNMAP, SC_DONTNEED,
+	SC_FREE, SC_COLD, SC_MLOCK, SC_MUNLOCK, SC_DONTFORK, SC_WIPEONFORK,
+};
+
+struct sc_step {
+	enum sc_op op;
+	int region;
+	int first, last;	/* pages [first, last) */
+	int child;		/* SC_FORK */
+};
+
+struct scenario {
+	int nr_members;
+	int parent[SC_MAX_MEMBERS];
+	int depth[SC_MAX_MEMBERS];
+	int nr_steps[SC_MAX_MEMBERS];
+	struct sc_step steps[SC_MAX_MEMBERS][SC_MAX_STEPS];
+	bool alive[SC_MAX_MEMBERS];
+	unsigned long seed;	/* which pages a write step writes */
+	char *base;
+	size_t stride;
+	size_t reserved;
+	struct crew *crew;
+	bool ksm_flag_reliable;
+	int log_budget;
+	/* What every member maps once its program ran. */
+	struct sc_view expect[SC_MAX_MEMBERS];
+};
+
+/* A zeroed scenario, or NULL. */
+struct scenario *sc_create(unsigned long seed);
+/* Append one step to member @m's program (-EINVAL when it does not fit). */
+int sc_add_step(struct scenario *sc, int m, enum sc_op op, int region,
+		int first, int last, int child);
+/* Append the steps of a program text (see above); -EINVAL on a bad one. */
+int sc_parse(struct scenario *sc, const char *text);
+/*
+ * Derive the tree from the fork steps, run the model, reserve the address
+ * range and create the crew. Call once, after all steps are added.
+ */
+int sc_finish(struct scenario *sc);
+/* Fork member 0 and wait until every member ran its program. */
+int sc_start(struct scenario *sc, char *err, size_t len);
+/*
+ * Every oracle on every live member. Returns the number of problems found;
+ * the first few are printed as "# @when: ..." lines.
+ */
+int sc_checkpoint(struct scenario *sc, const char *when);
+/*
+ * Migrate every page member @m maps to the other of @nodes (shared pages
+ * included); every member mapping the same copy must see the new PFN.
+ * Returns the number of problems.
+ */
+int sc_migrate_walk(struct scenario *sc, int m, const int *nodes,
+		    const char *when);
+/*
+ * MADV_PAGEOUT in member @m: its exclusive, unlocked copies must be
+ * swapped out (reclaim unmaps them through rmap), shared ones stay.
+ * Returns the number of problems.
+ */
+int sc_pageout_walk(struct scenario *sc, int m, const char *when);
+/* Make member @m exit and wait until its mm is gone. */
+int sc_exit_member(struct scenario *sc, int m);
+/* Kill and reap every member, release everything. */
+void sc_destroy(struct scenario *sc);
+/* Whether swap is on (for sc_pageout_walk). */
+bool swap_enabled(void);
 
 /* ---- ANON_VMA_LAZY detection ------------------------------------------- */
 
