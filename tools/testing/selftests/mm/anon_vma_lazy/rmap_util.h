@@ -352,11 +352,15 @@ void crew_destroy(struct crew *c);
  *   ro0:4-8, rw0:4-8 mprotect read-only / back to read-write (splits)
  *   unmap0:0-4       munmap
  *   dontneed0, free0, cold0   MADV_DONTNEED, MADV_FREE, MADV_COLD
- *   mlock0, munlock0          mlock2 / munlock
+ *   mlock0, munlock0          mlock / munlock (mlock of a writable range
+ *                             faults it in for write: it breaks COW)
  *   dontfork0:0-2, wipeonfork0:2-4   MADV_DONTFORK / MADV_WIPEONFORK
  *
  * (":a-b" is pages a..b-1; without it, the whole region.) Programs are
- * written "0: mmap0 fork1 ro0:4-8 | 1: write0 fork2 | 2: write0".
+ * written "0: mmap0 fork1 ro0:4-8 | 1: write0 fork2 | 2: write0". Use
+ * "free" only on copies the member maps alone (MADV_FREE leaves shared
+ * ones alone), and "mlock" and "dontneed" not on the same pages (mlock
+ * populates never-written pages; MADV_DONTNEED refuses mlocked ones).
  *
  * Before the first fork the engine runs the same programs on a model and so
  * knows, for every member, page and moment after setup, which copy of the
@@ -389,7 +393,8 @@ struct sc_page {
 	bool wipeonfork;
 	bool vma_start;		/* a VMA starts at this page */
 	bool sticky;		/* that boundary came from the parent at fork */
-	struct page_tag tag;
+	struct page_tag tag;	/* the contents */
+	__u32 copy;		/* same tag, new page: mlock broke COW */
 };
 
 struct sc_view {
