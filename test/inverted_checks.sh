@@ -62,13 +62,15 @@ tree=$work/tree
 mkdir -p "$tree/$sel/mm"
 cp -R "$top/$sel/lib.mk" "$top/$sel/kselftest.h" \
 	"$top/$sel/kselftest_harness.h" "$top/$sel/kselftest" "$tree/$sel/"
-cp -R "$suite" "$tree/$sel/mm/anon_vma_lazy"
 copy=$tree/$sel/mm/anon_vma_lazy
-make -s -C "$copy" clean > /dev/null 2>&1
 
 for patch in "$top"/test/inverted/*.patch; do
 	bin=$(basename "$patch" .patch)
-	if ! patch -s -p1 -d "$copy" < "$patch" > "$work/why" 2>&1; then
+	# A fresh copy for every patch: each inverts one binary's tests.
+	rm -rf "$copy" "$work/static"
+	cp -R "$suite" "$copy"
+	make -s -C "$copy" clean > /dev/null 2>&1
+	if ! patch -s -p1 --batch -d "$copy" < "$patch" > "$work/why" 2>&1; then
 		report fail "$bin: patch applies"
 		continue
 	fi
