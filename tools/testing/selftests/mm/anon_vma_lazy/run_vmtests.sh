@@ -26,6 +26,7 @@
 # To add a category, add its line here and its binary to TEST_GEN_PROGS.
 categories_builtin='
 	fork:fork_chain
+	split:split
 '
 
 # kselftest exit codes
