@@ -40,11 +40,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
 #include "rmap_util.h"
 
-enum walk { NO_WALK, MIGRATE_WALK, PAGEOUT_WALK };
+enum walk_kind { NO_WALK, MIGRATE_WALK, PAGEOUT_WALK };
 
 FIXTURE(split) {
 	struct scenario *sc;
@@ -232,7 +233,7 @@ FIXTURE_TEARDOWN(split)
 }
 
 /* The walk of this test in every live process, then a checkpoint. */
-static int walk_all(struct scenario *sc, enum walk walk, const int *nodes,
+static int walk_all(struct scenario *sc, enum walk_kind walk, const int *nodes,
 		    const char *when)
 {
 	int m, bad = 0;
@@ -252,7 +253,7 @@ static int walk_all(struct scenario *sc, enum walk walk, const int *nodes,
 
 static void run_split(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(split) * self, const int *exit_order,
-		      enum walk walk, const int *nodes)
+		      enum walk_kind walk, const int *nodes)
 {
 	struct scenario *sc = self->sc;
 	char when[64], report[2048];
@@ -294,6 +295,302 @@ TEST_F_TIMEOUT(split, pageout_walks, 90)
 	if (!swap_enabled())
 		SKIP(return, "needs swap for MADV_PAGEOUT");
 	run_split(_metadata, self, variant->exit_order, PAGEOUT_WALK, NULL);
+}
+
+/* ---- split_misc -------------------------------------------------------- */
+
+#define CHURN_PAGES		12
+#define CHURN_CYCLES		5000
+#define CHURN_BUDGET_MS		5000
+#define SLAB_TOLERANCE		256
+
+static const char * const vma_caches[] = {
+	"anon_vma", "anon_vma_chain", "vm_area_struct",
+};
+
+struct slab_baseline {
+	bool counted[ARRAY_SIZE(vma_caches)];
+	struct slab_count before[ARRAY_SIZE(vma_caches)];
+};
+
+/* Caches merged with others cannot be counted alone: say which. */
+static int slab_baseline_take(struct slab_baseline *b, char *note, size_t len)
+{
+	unsigned int c;
+	int counted = 0;
+
+	note[0] = '\0';
+	for (c = 0; c < ARRAY_SIZE(vma_caches); c++) {
+		b->counted[c] = slab_cache_is_merged(vma_caches[c]) == 0 &&
+				!slabinfo_get("/proc/slabinfo", vma_caches[c],
+					      &b->before[c]);
+		if (!b->counted[c])
+			snprintf(note + strlen(note), len - strlen(note),
+				 "%s%s", note[0] ? ", " : "not counted (merged): ",
+				 vma_caches[c]);
+		counted += b->counted[c];
+	}
+	return counted;
+}
+
+/* Caches still above baseline + tolerance after a grace period (RCU). */
+static int slab_leaking(struct slab_baseline *b, char *report, size_t len)
+{
+	long long deadline = now_ms() + 3000;
+	struct slab_count now;
+	unsigned int c;
+	int leaking;
+
+	do {
+		leaking = 0;
+		report[0] = '\0';
+		for (c = 0; c < ARRAY_SIZE(vma_caches); c++) {
+			if (!b->counted[c] ||
+			    slabinfo_get("/proc/slabinfo", vma_caches[c], &now))
+				continue;
+			snprintf(report + strlen(report), len - strlen(report),
+				 "%s %lu -> %lu; ", vma_caches[c],
+				 b->before[c].active_objs, now.active_objs);
+			leaking += now.active_objs >
+				   b->before[c].active_objs + SLAB_TOLERANCE;
+		}
+		if (leaking)
+			usleep(50000);
+	} while (leaking && now_ms() < deadline);
+	return leaking;
+}
+
+static void fill_region(char *p, int pages)
+{
+	int i;
+
+	for (i = 0; i < pages; i++) {
+		struct page_tag tag = { .owner = 7, .index = i };
+
+		tag_fill(p + i * page_size(), page_size(), &tag);
+	}
+}
+
+/* Contents, one VMA over the region, and each page mapped @mappers times. */
+static int check_churned(char *p, int pages, int mappers)
+{
+	struct vma_extent vma[4];
+	struct pagemap_entry e;
+	int i, n, bad = 0;
+	__u64 count;
+
+	n = vma_layout(0, (unsigned long)p,
+		       (unsigned long)p + pages * page_size(), vma, 4);
+	if (n != 1 || vma[0].start != (unsigned long)p ||
+	    vma[0].end != (unsigned long)p + pages * page_size())
+		bad++;
+	for (i = 0; i < pages; i++) {
+		struct page_tag tag = { .owner = 7, .index = i };
+		char *page = p + i * page_size();
+		bool want_exclusive = mappers == 1;
+
+		if (tag_verify(page, page_size(), &tag, NULL) ||
+		    pagemap_get(0, (unsigned long)page, &e) || !e.pfn ||
+		    e.exclusive != want_exclusive ||
+		    kpagecount_get(e.pfn, &count) || count != (__u64)mappers)
+			bad++;
+	}
+	return bad;
+}
+
+/* mprotect the middle third away and back, many times; 0 or -errno. */
+static int churn(char *p, int *cycles)
+{
+	char *mid = p + CHURN_PAGES / 3 * page_size();
+	size_t len = CHURN_PAGES / 3 * page_size();
+	long long deadline = now_ms() + CHURN_BUDGET_MS;
+
+	for (*cycles = 0; *cycles < CHURN_CYCLES && now_ms() < deadline;
+	     (*cycles)++) {
+		if (mprotect(mid, len, PROT_READ) ||
+		    mprotect(mid, len, PROT_READ | PROT_WRITE))
+			return -errno;
+	}
+	return 0;
+}
+
+FIXTURE(split_misc) {
+	char *region;
+	struct khealth health;
+};
+
+FIXTURE_SETUP(split_misc)
+{
+	int ret;
+
+	report_environment_once();
+	if (geteuid())
+		SKIP(return, "needs root: pagemap PFNs, kpagecount and slabinfo");
+	ret = pagemap_pfns_visible();
+	if (ret != 1)
+		SKIP(return, "pagemap does not show PFNs (%d)", ret);
+	self->region = mmap(NULL, CHURN_PAGES * page_size(),
+			    PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->region);
+	madvise(self->region, CHURN_PAGES * page_size(), MADV_NOHUGEPAGE);
+	fill_region(self->region, CHURN_PAGES);
+	ASSERT_EQ(0, khealth_begin(&self->health, "split_misc"));
+}
+
+FIXTURE_TEARDOWN(split_misc)
+{
+	if (self->region && self->region != MAP_FAILED)
+		munmap(self->region, CHURN_PAGES * page_size());
+}
+
+/*
+ * Split and re-merge a lazy (never forked) VMA thousands of times: it must
+ * end as one VMA with every page in place, and no VMA or anon_vma object
+ * may be left behind.
+ */
+TEST_F_TIMEOUT(split_misc, remerge_churn_lazy, 60)
+{
+	struct slab_baseline base;
+	char note[256], report[2048];
+	int cycles;
+
+	if (!slab_baseline_take(&base, note, sizeof(note)))
+		SKIP(return, "no unmerged VMA slab cache to count");
+	if (note[0])
+		TH_LOG("%s", note);
+	ASSERT_EQ(0, churn(self->region, &cycles));
+	TH_LOG("%d split/merge cycles", cycles);
+	EXPECT_EQ(0, check_churned(self->region, CHURN_PAGES, 1));
+	EXPECT_EQ(0, slab_leaking(&base, report, sizeof(report)))
+		TH_LOG("%s", report);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * The same in a child, on the VMA it inherited (PARENT-typed under the
+ * series: its first split promotes it), while the parent shares the pages.
+ */
+TEST_F_TIMEOUT(split_misc, remerge_churn_inherited, 60)
+{
+	struct slab_baseline base;
+	char note[256], report[2048];
+	int cycles, status;
+	pid_t pid;
+
+	if (!slab_baseline_take(&base, note, sizeof(note)))
+		SKIP(return, "no unmerged VMA slab cache to count");
+	if (note[0])
+		TH_LOG("%s", note);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (churn(self->region, &cycles))
+			_exit(1);
+		_exit(check_churned(self->region, CHURN_PAGES, 2) ? 2 : 0);
+	}
+	ASSERT_EQ(0, reap_with_deadline(pid, 30000, &status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child: status %#x (1: mprotect failed, 2: pages or layout wrong)",
+		       status);
+	EXPECT_EQ(0, check_churned(self->region, CHURN_PAGES, 1));
+	EXPECT_EQ(0, slab_leaking(&base, report, sizeof(report)))
+		TH_LOG("%s", report);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+#define STACK_PAGES	4
+#define GROW_PAGES	8
+#define STACK_AREA	(4UL << 20)	/* room for stack_guard_gap below */
+
+/*
+ * A MAP_GROWSDOWN VMA with faulted pages grows down page by page: vm_start
+ * and vm_pgoff change together, which is what a lazy folio's address is
+ * computed from. Between growth steps the pages already there are walked
+ * (migrated with two NUMA nodes, paged out with swap) and must all be
+ * found again.
+ */
+TEST_F_TIMEOUT(split_misc, stack_growth, 60)
+{
+	int nodes[2], status[STACK_PAGES + GROW_PAGES], step, i, k, bad = 0;
+	void *pages[STACK_PAGES + GROW_PAGES];
+	bool migrate = numa_usable_nodes(nodes, 2) >= 2;
+	bool pageout = swap_enabled();
+	struct vma_extent vma[4];
+	struct pagemap_entry e;
+	char *area, *top, report[2048];
+	unsigned long lo;
+
+	area = reserve_range(STACK_AREA);
+	ASSERT_NE(NULL, area);
+	ASSERT_EQ(0, munmap(area, STACK_AREA));
+	top = area + STACK_AREA - STACK_PAGES * page_size();
+	ASSERT_EQ(top, mmap(top, STACK_PAGES * page_size(),
+			    PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
+			    MAP_FIXED_NOREPLACE, -1, 0));
+	TH_LOG("walks between growth steps: %s%s%s",
+	       migrate ? "migration" : "", migrate && pageout ? ", " : "",
+	       pageout ? "pageout" : migrate ? "" : "none (no NUMA, no swap)");
+
+	/* Page k counts down from the top: k = 0 is the highest. */
+	for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
+		char *p = area + STACK_AREA - (k + 1) * page_size();
+		struct page_tag tag = { .owner = 9, .index = k };
+
+		pages[k] = p;
+		tag_fill(p, page_size(), &tag);	/* grows the stack */
+		if (k < STACK_PAGES - 1)
+			continue;
+		step = k + 1;
+		if (migrate) {
+			for (i = 0; i < step; i++)
+				if (pages_node(0, &pages[i], 1, &status[i]))
+					bad++;
+			for (i = 0; i < step; i++) {
+				int to = status[i] == nodes[0] ? nodes[1] : nodes[0];
+
+				if (pages_move(0, &pages[i], 1, to, &status[i]) ||
+				    status[i] != to)
+					bad++;
+			}
+		}
+		if (pageout) {
+			if (madvise(p, step * page_size(), MADV_PAGEOUT))
+				bad++;
+			for (i = 0; i < step; i++)
+				if (pagemap_get(0, (unsigned long)pages[i], &e) ||
+				    !e.swapped)
+					bad++;
+		}
+		for (i = 0; i < step; i++) {
+			struct page_tag want = { .owner = 9, .index = i };
+
+			if (tag_verify(pages[i], page_size(), &want, NULL))
+				bad++;
+		}
+	}
+	EXPECT_EQ(0, bad);
+
+	lo = (unsigned long)area + STACK_AREA -
+	     (STACK_PAGES + GROW_PAGES) * page_size();
+	EXPECT_EQ(1, vma_layout(0, (unsigned long)area,
+				(unsigned long)area + STACK_AREA, vma, 4));
+	EXPECT_EQ(lo, vma[0].start);
+	for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
+		__u64 count;
+
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)pages[k], &e));
+		EXPECT_TRUE(e.present && e.pfn && e.exclusive &&
+			    !kpagecount_get(e.pfn, &count) && count == 1)
+			TH_LOG("stack page %d: present %d exclusive %d", k,
+			       e.present, e.exclusive);
+	}
+	munmap((void *)lo, (STACK_PAGES + GROW_PAGES) * page_size());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
 }
 
 TEST_HARNESS_MAIN
