@@ -27,6 +27,7 @@
 categories_builtin='
 	fork:fork_chain
 	split:split
+	merge:merge
 '
 
 # kselftest exit codes
