@@ -35,6 +35,7 @@
  * faulted pages.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,6 +184,51 @@ FIXTURE_VARIANT_ADD(split, child_dontfork_root_first) {
 FIXTURE_VARIANT_ADD(split, child_mprotect_and_back_middle_first) {
 	.program = "0: mmap0 fork1 | 1: ro0:4-8 write0 rw0:4-8 fork2 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_munmap_middle_first) {
+	.program = "0: mmap0 fork1 | 1: unmap0:8-12 write0 fork2 | 2: write0",
+	.exit_order = { 1, 2, 0 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_dontneed_root_first) {
+	.program = "0: mmap0 fork1 | 1: dontneed0:0-4 write0 fork2 | 2: write0",
+	.exit_order = { 0, 1, 2 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_dontneed_leaf_first) {
+	.program = "0: mmap0 fork1 | 1: dontneed0:8-12 fork2 | 2: write0",
+	.exit_order = { 2, 1, 0 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_mlock_root_first) {
+	.program = "0: mmap0 fork1 | 1: mlock0:0-4 fork2 | 2: write0",
+	.exit_order = { 0, 1, 2 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_mlock_middle_first) {
+	.program = "0: mmap0 fork1 | 1: write0 mlock0:4-8 fork2 munlock0:4-8 | 2: write0",
+	.exit_order = { 1, 0, 2 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_dontfork_middle_first) {
+	.program = "0: mmap0 fork1 | 1: dontfork0:4-8 write0 fork2 | 2: write0",
+	.exit_order = { 1, 0, 2 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_dontfork_leaf_first) {
+	.program = "0: mmap0 fork1 | 1: dontfork0:8-12 fork2 | 2: write0",
+	.exit_order = { 2, 1, 0 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_cold_root_first) {
+	.program = "0: mmap0 fork1 | 1: write0 cold0:4-8 fork2 | 2: write0",
+	.exit_order = { 0, 1, 2 },
+};
+
+FIXTURE_VARIANT_ADD(split, child_cold_leaf_first) {
+	.program = "0: mmap0 fork1 | 1: cold0 fork2 | 2: cold0:0-6 write0",
+	.exit_order = { 2, 1, 0 },
 };
 
 /* In the parent after fork, while the child still shares the pages. */
@@ -589,6 +635,94 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 			       e.present, e.exclusive);
 	}
 	munmap((void *)lo, (STACK_PAGES + GROW_PAGES) * page_size());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+struct stack_walker {
+	void *pages[STACK_PAGES + GROW_PAGES];
+	int published;		/* pages [0, published) exist */
+	bool stop;
+	int nodes[2];
+	int moved;
+};
+
+/* Migrate the stack's pages back and forth while the stack grows. */
+static void *stack_walker_main(void *arg)
+{
+	struct stack_walker *w = arg;
+	int i, n, status, to;
+
+	while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE)) {
+		n = __atomic_load_n(&w->published, __ATOMIC_ACQUIRE);
+		for (i = 0; i < n; i++) {
+			if (pages_node(0, &w->pages[i], 1, &status) || status < 0)
+				continue;
+			to = status == w->nodes[0] ? w->nodes[1] : w->nodes[0];
+			/* A page being faulted may be busy: that is no error. */
+			if (!pages_move(0, &w->pages[i], 1, to, &status) &&
+			    status == to)
+				w->moved++;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * The same growth while another thread keeps migrating the pages already
+ * there: the rmap walks race with the VMA changing vm_start and vm_pgoff.
+ */
+TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
+{
+	struct stack_walker w = { .published = 0 };
+	struct pagemap_entry e;
+	char *area, *top, report[2048];
+	pthread_t thread;
+	int k, round;
+	__u64 count;
+
+	if (numa_usable_nodes(w.nodes, 2) < 2)
+		SKIP(return, "needs 2 NUMA nodes with memory for migration");
+	area = reserve_range(STACK_AREA);
+	ASSERT_NE(NULL, area);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, stack_walker_main, &w));
+	for (round = 0; round < 20; round++) {
+		ASSERT_EQ(0, munmap(area, STACK_AREA));
+		top = area + STACK_AREA - STACK_PAGES * page_size();
+		ASSERT_EQ(top, mmap(top, STACK_PAGES * page_size(),
+				    PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
+				    MAP_FIXED_NOREPLACE, -1, 0));
+		for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
+			char *p = area + STACK_AREA - (k + 1) * page_size();
+			struct page_tag tag = { .owner = 9, .index = k };
+
+			w.pages[k] = p;
+			tag_fill(p, page_size(), &tag);
+			__atomic_store_n(&w.published, k + 1, __ATOMIC_RELEASE);
+			usleep(500);
+		}
+		__atomic_store_n(&w.published, 0, __ATOMIC_RELEASE);
+		usleep(2000);	/* let the walker leave this round's pages */
+		for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
+			struct page_tag tag = { .owner = 9, .index = k };
+
+			EXPECT_EQ(0, tag_verify(w.pages[k], page_size(), &tag,
+						NULL)) TH_LOG("round %d page %d", round, k);
+			ASSERT_EQ(0, pagemap_get(0, (unsigned long)w.pages[k], &e));
+			EXPECT_TRUE(e.present && e.exclusive &&
+				    !kpagecount_get(e.pfn, &count) && count == 1);
+		}
+		/* Back to a plain reservation for the next round. */
+		ASSERT_EQ(area, mmap(area, STACK_AREA, PROT_NONE,
+				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+				     MAP_NORESERVE, -1, 0));
+	}
+	__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	TH_LOG("%d migrations raced with stack growth", w.moved);
+	EXPECT_LT(0, w.moved);
+	munmap(area, STACK_AREA);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
