@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +36,18 @@ size_t page_size(void)
 	if (!size)
 		size = (size_t)sysconf(_SC_PAGESIZE);
 	return size;
+}
+
+int pin_to_this_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	if (cpu < 0)
+		return -errno;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
 }
 
 long long now_ms(void)
@@ -1078,6 +1091,20 @@ out:
 	return ret;
 }
 
+int slab_active_objects(const char *cache, unsigned long *active)
+{
+	struct slab_count c;
+	char path[256];
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/kernel/slab/%s/shrink", cache);
+	write_text(path, "1");	/* best effort: older or !SLUB kernels */
+	ret = slabinfo_get("/proc/slabinfo", cache, &c);
+	if (!ret)
+		*active = c.active_objs;
+	return ret;
+}
+
 int slab_cache_is_merged(const char *cache)
 {
 	unsigned long aliases;
@@ -1284,7 +1311,19 @@ int reap_with_deadline(pid_t pid, int timeout_ms, int *status)
 	long long deadline = now_ms() + timeout_ms;
 	long delay = 1;
 	pid_t ret;
+	int pidfd;
 
+#ifdef SYS_pidfd_open
+	/* A pidfd polls readable when the child exits: no sleeping. */
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0) {
+		struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+		while (poll(&pfd, 1, timeout_ms) < 0 && errno == EINTR)
+			;
+		close(pidfd);
+	}
+#endif
 	for (;;) {
 		ret = waitpid(pid, status, WNOHANG);
 		if (ret == pid)
@@ -2577,7 +2616,8 @@ int sc_pageout_walk(struct scenario *sc, int m, const char *when)
 	sc->log_budget = SC_LOG_BUDGET;
 	/*
 	 * A folio still in a per-CPU LRU batch cannot be isolated; the
-	 * member drains its own CPU's batch, so try a few times.
+	 * member drains its own CPU's batch (callers pin the scenario to one
+	 * CPU, see pin_to_this_cpu()), and tries a few times.
 	 */
 	for (try = 0; try < 4; try++) {
 		ret = crew_send(sc->crew, m, SC_CMD_PAGEOUT);

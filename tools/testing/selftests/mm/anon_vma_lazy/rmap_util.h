@@ -240,6 +240,13 @@ struct slab_count {
 /* Row of @cache in a slabinfo file (/proc/slabinfo or a fixture). */
 int slabinfo_get(const char *path, const char *cache, struct slab_count *c);
 /*
+ * Active objects of @cache from /proc/slabinfo after flushing its per-CPU
+ * slabs (/sys/kernel/slab/@cache/shrink, where present): without that,
+ * free objects cached per CPU count as active, hundreds after a burst of
+ * frees, and a leak check would need a tolerance that hides real leaks.
+ */
+int slab_active_objects(const char *cache, unsigned long *active);
+/*
  * 1 when the cache shares its slab with others (slab merging: the counts
  * then include foreign objects), 0 when it has its own, negative when it
  * cannot tell (no /sys/kernel/slab).
@@ -520,6 +527,13 @@ size_t page_size(void);
  * deterministic and no neighbour from the harness merges in.
  */
 void *reserve_range(size_t size);
+/*
+ * Run this process (and what it forks from now on) on the CPU it is on.
+ * A new folio waits in a per-CPU batch before it reaches the LRU, and
+ * MADV_PAGEOUT drains only the local CPU's batch: pageout tests pin their
+ * processes so that every folio they fault is drained by their own pageout.
+ */
+int pin_to_this_cpu(void);
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long now_ms(void);
 
