@@ -73,6 +73,8 @@ FIXTURE_SETUP(merge)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	if (variant->walk == PAGEOUT_WALK && !swap_enabled())
 		SKIP(return, "needs swap for MADV_PAGEOUT");
+	if (variant->walk == PAGEOUT_WALK)
+		ASSERT_EQ(0, pin_to_this_cpu());
 	self->area = reserve_range(AREA_PAGES * page_size());
 	ASSERT_NE(NULL, self->area);
 	ASSERT_EQ(0, khealth_begin(&self->health, "merge"));
