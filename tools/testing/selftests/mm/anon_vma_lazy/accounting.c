@@ -34,7 +34,7 @@
 #define FORK_ITERATIONS	1000
 #define CHAIN_DEPTH	4
 #define CHAIN_ITERATIONS 600
-#define TOLERANCE	64	/* other processes */
+#define TOLERANCE	256	/* per-CPU sheaves (6.18+), other processes */
 #define WAIT_MS		30000
 
 enum { ANON_VMA, ANON_VMA_CHAIN, VM_AREA_STRUCT, NR_CACHES };
@@ -174,7 +174,11 @@ TEST_F(accounting, lazy_or_eager_by_mode)
 	if (after.counted[ANON_VMA_CHAIN] && self->base.counted[ANON_VMA_CHAIN])
 		avc_delta = (long)after.objs[ANON_VMA_CHAIN] -
 			    (long)self->base.objs[ANON_VMA_CHAIN];
-	eager = delta >= NR_VMAS - NR_VMAS / 8 && delta <= NR_VMAS + TOLERANCE;
+	/*
+	 * Judged by halves: objects held in per-CPU sheaves (6.18+) count as
+	 * active and are handed out first, so the delta can fall short.
+	 */
+	eager = delta >= NR_VMAS / 2 && delta <= NR_VMAS + TOLERANCE;
 	lazy_seen = delta >= -TOLERANCE && delta <= NR_VMAS / 8;
 	TH_LOG("%d faulted VMAs: anon_vma %+ld, anon_vma_chain %+ld%s: %s",
 	       NR_VMAS, delta, avc_delta,
@@ -194,7 +198,7 @@ TEST_F(accounting, lazy_or_eager_by_mode)
 			       NR_VMAS);
 	}
 	if (eager && self->base.counted[ANON_VMA_CHAIN])
-		EXPECT_LE(NR_VMAS - NR_VMAS / 8, avc_delta);
+		EXPECT_LE(NR_VMAS / 2, avc_delta);
 
 	munmap(self->area, self->area_len);
 	self->area = NULL;

@@ -673,7 +673,7 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 
 #define CHURN_CYCLES		2000
 #define CHURN_BUDGET_MS		8000
-#define CHURN_TOLERANCE		64
+#define CHURN_TOLERANCE		256
 
 static const char * const churn_caches[] = {
 	"anon_vma", "anon_vma_chain", "vm_area_struct",

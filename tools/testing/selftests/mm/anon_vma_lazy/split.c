@@ -349,7 +349,7 @@ TEST_F_TIMEOUT(split, pageout_walks, 90)
 #define CHURN_PAGES		12
 #define CHURN_CYCLES		5000
 #define CHURN_BUDGET_MS		5000
-#define SLAB_TOLERANCE		64
+#define SLAB_TOLERANCE		256
 
 static const char * const vma_caches[] = {
 	"anon_vma", "anon_vma_chain", "vm_area_struct",
