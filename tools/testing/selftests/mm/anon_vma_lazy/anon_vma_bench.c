@@ -1,0 +1,621 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * anon_vma_bench: measure what ANON_VMA_LAZY claims - fewer anon_vma and
+ * anon_vma_chain objects, a slightly faster fork - on any kernel, so that
+ * two kernels (or the lazy switch on and off) can be compared.
+ *
+ *   anon_vma_bench [-o FILE.json] [-r REPEATS] [-n MAX_VMAS]
+ *   anon_vma_bench compare BEFORE.json AFTER.json [-s PLOT.svg]
+ *
+ * Memory: per scenario (N faulted one-page VMAs; the same after a fork; a
+ * fork chain of depth 4; a fork tree of breadth 3 and depth 2, both with
+ * the N VMAs in the root), the objects and KB of anon_vma, anon_vma_chain
+ * and vm_area_struct the scenario added, and per VMA; counted with the
+ * per-CPU slabs flushed. A cache merged with others is marked: its numbers
+ * include foreign objects (boot with slab_nomerge).
+ *
+ * Time: fork+exit+wait latency against the number of faulted VMAs (10,
+ * 100, 1000, 10000) with 1 and 8 pages per VMA, first-fault latency per
+ * new VMA, and munmap and exit cost per VMA. Pinned to one CPU, three
+ * warm-up runs, then at least REPEATS (31) runs and at least 0.3 s per
+ * point: median, min, max and coefficient of variation.
+ *
+ * Output: a table on stdout, JSON (one record per line) with -o, and with
+ * compare a before/after table with the change in %, and an SVG plot of
+ * fork latency against VMA count (gnuplot, from Debian's gnuplot-nox).
+ * Built with the tests, not run by run_tests: it measures, it does not
+ * judge.
+ */
+#include <errno.h>
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+#include "../../kselftest.h"
+#include "rmap_util.h"
+
+#define MAX_RECORDS	128
+#define NR_CACHES	3
+
+static const char * const caches[NR_CACHES] = {
+	"anon_vma", "anon_vma_chain", "vm_area_struct",
+};
+
+/* One measured value: a memory or a time figure. */
+struct record {
+	char kind[8];		/* "mem" or "time" */
+	char what[48];		/* scenario or metric */
+	char cache[24];		/* mem: which cache */
+	long vmas, pages;
+	double value;		/* mem: objects; time: median us */
+	double kb, min, max, cv;
+	int merged;
+};
+
+struct results {
+	char kernel[128];
+	int nr;
+	struct record rec[MAX_RECORDS];
+};
+
+static struct record *add_record(struct results *res)
+{
+	if (res->nr == MAX_RECORDS)
+		return NULL;
+	memset(&res->rec[res->nr], 0, sizeof(res->rec[0]));
+	return &res->rec[res->nr++];
+}
+
+static double clock_us(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+static double now_us(void)
+{
+	return clock_us(CLOCK_MONOTONIC);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* ---- memory ------------------------------------------------------------ */
+
+static void read_caches(unsigned long *objs)
+{
+	int c;
+
+	for (c = 0; c < NR_CACHES; c++)
+		if (slab_active_objects(caches[c], &objs[c]))
+			objs[c] = 0;
+}
+
+/* @nr separated one-page VMAs of @pages pages, faulted. NULL on failure. */
+static char *fault_vmas(long nr, long pages, size_t *len)
+{
+	size_t stride = (pages + 1) * page_size();
+	char *area, *p;
+	long i, k;
+
+	*len = nr * stride;
+	area = reserve_range(*len);
+	if (!area)
+		return NULL;
+	for (i = 0; i < nr; i++) {
+		p = area + i * stride;
+		if (mmap(p, pages * page_size(), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p) {
+			munmap(area, *len);
+			return NULL;
+		}
+		for (k = 0; k < pages; k++)
+			p[k * page_size()] = 1;
+	}
+	return area;
+}
+
+/* Fork @depth levels below us, each level forking @breadth children. */
+static int fork_below(int breadth, int depth, int ready_fd, int hold_fd)
+{
+	pid_t pid;
+	int b;
+	char c;
+
+	for (b = 0; b < breadth && depth > 0; b++) {
+		pid = fork();
+		if (pid < 0)
+			return -1;
+		if (pid == 0) {
+			fork_below(breadth, depth - 1, ready_fd, hold_fd);
+			_exit(0);
+		}
+	}
+	/* Tell we are there, then hold until the measurement is done. */
+	if (write(ready_fd, "r", 1) != 1)
+		return -1;
+	while (read(hold_fd, &c, 1) > 0)
+		;
+	while (wait(NULL) > 0)
+		;
+	return 0;
+}
+
+static int tree_size(int breadth, int depth)
+{
+	return depth ? 1 + breadth * tree_size(breadth, depth - 1) : 1;
+}
+
+/*
+ * In a child: fault @nr VMAs, build a tree of @breadth and @depth below
+ * (0, 0: nothing), and record what the caches gained.
+ */
+static int measure_memory(struct results *res, const char *what, long nr,
+			  int breadth, int depth)
+{
+	unsigned long before[NR_CACHES], after[NR_CACHES];
+	int ready[2], hold[2], c, n, members;
+	size_t len;
+	pid_t pid;
+	char r;
+
+	if (pipe(ready) || pipe(hold))
+		return -1;
+	read_caches(before);
+	pid = fork();
+	if (pid == 0) {
+		close(hold[1]);
+		close(ready[0]);
+		if (!fault_vmas(nr, 1, &len))
+			_exit(1);
+		_exit(fork_below(breadth, depth, ready[1], hold[0]) ? 1 : 0);
+	}
+	close(hold[0]);
+	close(ready[1]);
+	members = tree_size(breadth, depth);
+	for (n = 0; n < members; n++)
+		if (read(ready[0], &r, 1) != 1)
+			break;
+	read_caches(after);
+	close(hold[1]);
+	close(ready[0]);
+	reap_with_deadline(pid, 60000, &c);
+	if (n < members)
+		return -1;
+	for (c = 0; c < NR_CACHES; c++) {
+		struct record *rec = add_record(res);
+		struct slab_count sc = { .objsize = 0 };
+
+		if (!rec)
+			return -1;
+		slabinfo_get("/proc/slabinfo", caches[c], &sc);
+		snprintf(rec->kind, sizeof(rec->kind), "mem");
+		snprintf(rec->what, sizeof(rec->what), "%s", what);
+		snprintf(rec->cache, sizeof(rec->cache), "%s", caches[c]);
+		rec->vmas = nr;
+		rec->value = (double)after[c] - (double)before[c];
+		rec->kb = rec->value * sc.objsize / 1024;
+		rec->merged = slab_cache_is_merged(caches[c]) == 1;
+	}
+	return 0;
+}
+
+/* ---- time -------------------------------------------------------------- */
+
+enum metric { FORK_CPU, FORK_EXIT_WAIT, FIRST_FAULT, MUNMAP, EXIT };
+
+static const char * const metric_names[] = {
+	[FORK_CPU] = "fork_cpu_us",
+	[FORK_EXIT_WAIT] = "fork_exit_wait_us",
+	[FIRST_FAULT] = "first_fault_us_per_vma",
+	[MUNMAP] = "munmap_us_per_vma",
+	[EXIT] = "exit_us_per_vma",
+};
+
+/* One run of @m with @nr VMAs of @pages pages, in microseconds. */
+static double run_once(enum metric m, long nr, long pages)
+{
+	double t0, t = -1;
+	int status, ready[2];
+	size_t len;
+	char *area, byte;
+	pid_t pid;
+
+	switch (m) {
+	case FORK_CPU:
+		/* The parent's CPU time in fork(): copying VMAs, anon_vmas, PTEs. */
+		area = fault_vmas(nr, pages, &len);
+		if (!area)
+			return -1;
+		t0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		t = clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
+		if (pid < 0 || reap_with_deadline(pid, 60000, &status))
+			t = -1;
+		munmap(area, len);
+		return t;
+	case FORK_EXIT_WAIT:
+	case MUNMAP:
+		area = fault_vmas(nr, pages, &len);
+		if (!area)
+			return -1;
+		t0 = now_us();
+		if (m == MUNMAP) {
+			munmap(area, len);
+			return (now_us() - t0) / nr;
+		}
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		if (pid > 0 && !reap_with_deadline(pid, 60000, &status))
+			t = now_us() - t0;
+		munmap(area, len);
+		return t;
+	case FIRST_FAULT:
+		t0 = now_us();
+		area = fault_vmas(nr, pages, &len);
+		t = area ? (now_us() - t0) / nr : -1;
+		if (area)
+			munmap(area, len);
+		return t;
+	case EXIT:
+		/* From the child's last instruction to its reaping. */
+		if (pipe(ready))
+			return -1;
+		pid = fork();
+		if (pid == 0) {
+			status = fault_vmas(nr, pages, &len) ? 0 : 1;
+			if (write(ready[1], "x", 1) != 1)
+				status = 1;
+			_exit(status);
+		}
+		close(ready[1]);
+		if (pid < 0 || read(ready[0], &byte, 1) != 1) {
+			close(ready[0]);
+			return -1;
+		}
+		t0 = now_us();
+		close(ready[0]);
+		if (reap_with_deadline(pid, 60000, &status) || status)
+			return -1;
+		return (now_us() - t0) / nr;
+	}
+	return -1;
+}
+
+#define MAX_RUNS	1001
+#define MIN_POINT_US	300000.0	/* short points: more runs, same budget */
+
+static int measure_time(struct results *res, enum metric m, long nr,
+			long pages, int repeats)
+{
+	static double v[MAX_RUNS];
+	double sum = 0, sq = 0, mean, start;
+	struct record *rec;
+	int i;
+
+	for (i = 0; i < 3; i++)			/* warm-up */
+		if (run_once(m, nr, pages) < 0)
+			return -1;
+	start = now_us();
+	for (i = 0; i < MAX_RUNS; i++) {
+		if (i >= repeats && now_us() - start >= MIN_POINT_US)
+			break;
+		v[i] = run_once(m, nr, pages);
+		if (v[i] < 0)
+			return -1;
+		sum += v[i];
+		sq += v[i] * v[i];
+	}
+	repeats = i;
+	qsort(v, repeats, sizeof(v[0]), cmp_double);
+	mean = sum / repeats;
+	rec = add_record(res);
+	if (!rec)
+		return -1;
+	snprintf(rec->kind, sizeof(rec->kind), "time");
+	snprintf(rec->what, sizeof(rec->what), "%s", metric_names[m]);
+	snprintf(rec->cache, sizeof(rec->cache), "-");	/* not a cache */
+	rec->vmas = nr;
+	rec->pages = pages;
+	rec->value = repeats % 2 ? v[repeats / 2] :
+		     (v[repeats / 2 - 1] + v[repeats / 2]) / 2;
+	rec->min = v[0];
+	rec->max = v[repeats - 1];
+	rec->cv = mean > 0 ? sqrt(fmax(sq / repeats - mean * mean, 0)) / mean : 0;
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static void print_table(const struct results *res)
+{
+	const struct record *r;
+	int i;
+
+	printf("kernel %s\n\n", res->kernel);
+	printf("%-22s %-16s %10s %10s %8s\n", "State", "Object", "objects",
+	       "KB", "per VMA");
+	for (i = 0; i < res->nr; i++) {
+		r = &res->rec[i];
+		if (strcmp(r->kind, "mem"))
+			continue;
+		printf("%-22s %-16s %10.0f %10.1f %8.3f%s\n", r->what, r->cache,
+		       r->value, r->kb, r->vmas ? r->value / r->vmas : 0,
+		       r->merged ? "  (merged cache)" : "");
+	}
+	printf("\n%-24s %6s %5s %10s %10s %10s %6s\n", "Time", "VMAs",
+	       "pages", "median us", "min", "max", "CV");
+	for (i = 0; i < res->nr; i++) {
+		r = &res->rec[i];
+		if (strcmp(r->kind, "time"))
+			continue;
+		printf("%-24s %6ld %5ld %10.2f %10.2f %10.2f %5.1f%%\n", r->what,
+		       r->vmas, r->pages, r->value, r->min, r->max, 100 * r->cv);
+	}
+}
+
+static int write_json(const struct results *res, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	const struct record *r;
+	int i;
+
+	if (!f)
+		return -errno;
+	fprintf(f, "{\"kernel\": \"%s\", \"records\": [\n", res->kernel);
+	for (i = 0; i < res->nr; i++) {
+		r = &res->rec[i];
+		fprintf(f, "{\"kind\": \"%s\", \"what\": \"%s\", \"cache\": \"%s\", ",
+			r->kind, r->what, r->cache);
+		fprintf(f, "\"vmas\": %ld, \"pages\": %ld, \"value\": %.3f, ",
+			r->vmas, r->pages, r->value);
+		fprintf(f, "\"kb\": %.3f, \"min\": %.3f, \"max\": %.3f, ",
+			r->kb, r->min, r->max);
+		fprintf(f, "\"cv\": %.4f, \"merged\": %d}%s\n", r->cv,
+			r->merged, i + 1 < res->nr ? "," : "");
+	}
+	fprintf(f, "]}\n");
+	return fclose(f) ? -errno : 0;
+}
+
+/* sscanf() the value of "@key": in @line with @fmt: 1 when found. */
+static int json_field(const char *line, const char *key, const char *fmt,
+		      void *value)
+{
+	char pattern[32];
+	const char *p;
+
+	snprintf(pattern, sizeof(pattern), "\"%s\": ", key);
+	p = strstr(line, pattern);
+	return p && sscanf(p + strlen(pattern), fmt, value) == 1;
+}
+
+/* Our own JSON back: one record per line, as write_json() puts it. */
+static int read_json(const char *path, struct results *res)
+{
+	char line[1024];
+	FILE *f = fopen(path, "r");
+	struct record *r;
+	int found;
+
+	if (!f)
+		return -errno;
+	memset(res, 0, sizeof(*res));
+	while (fgets(line, sizeof(line), f)) {
+		if (json_field(line, "kernel", "\"%127[^\"]", res->kernel))
+			continue;
+		r = add_record(res);
+		if (!r)
+			break;
+		found = json_field(line, "kind", "\"%7[^\"]", r->kind) +
+			json_field(line, "what", "\"%47[^\"]", r->what) +
+			json_field(line, "cache", "\"%23[^\"]", r->cache) +
+			json_field(line, "vmas", "%ld", &r->vmas) +
+			json_field(line, "pages", "%ld", &r->pages) +
+			json_field(line, "value", "%lf", &r->value) +
+			json_field(line, "kb", "%lf", &r->kb) +
+			json_field(line, "min", "%lf", &r->min) +
+			json_field(line, "max", "%lf", &r->max) +
+			json_field(line, "cv", "%lf", &r->cv) +
+			json_field(line, "merged", "%d", &r->merged);
+		if (found != 11)
+			res->nr--;	/* not a record line */
+	}
+	fclose(f);
+	return res->nr ? 0 : -EINVAL;
+}
+
+static const struct record *find(const struct results *res,
+				 const struct record *like)
+{
+	int i;
+
+	for (i = 0; i < res->nr; i++) {
+		const struct record *r = &res->rec[i];
+
+		if (!strcmp(r->kind, like->kind) && !strcmp(r->what, like->what) &&
+		    !strcmp(r->cache, like->cache) && r->vmas == like->vmas &&
+		    r->pages == like->pages)
+			return r;
+	}
+	return NULL;
+}
+
+static void print_change(const char *label, double a, double b, int prec)
+{
+	printf("%-44s %12.*f %12.*f", label, prec, a, prec, b);
+	if (a != 0)
+		printf(" %+8.1f%%\n", 100 * (b - a) / fabs(a));
+	else
+		printf(" %9s\n", "-");
+}
+
+static int plot_svg(const struct results *a, const struct results *b,
+		    const char *svg)
+{
+	char data[2][64] = { "/tmp/avl-bench-a.XXXXXX", "/tmp/avl-bench-b.XXXXXX" };
+	const struct results *set[2] = { a, b };
+	char cmd[1024];
+	FILE *f;
+	int s, i, fd, ret;
+
+	for (s = 0; s < 2; s++) {
+		fd = mkstemp(data[s]);
+		f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!f)
+			return -errno;
+		for (i = 0; i < set[s]->nr; i++) {
+			const struct record *r = &set[s]->rec[i];
+
+			if (!strcmp(r->what, metric_names[FORK_CPU]) &&
+			    r->pages == 1)
+				fprintf(f, "%ld %.3f %.3f %.3f\n", r->vmas,
+					r->value, r->min, r->max);
+		}
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "gnuplot -e \"%s; %s '%s'; %s; %s; %s; %s; %s '%s' %s '%s', '%s' %s '%s'\"",
+		 "set terminal svg size 720,440", "set output", svg,
+		 "set logscale xy", "set key top left",
+		 "set xlabel 'faulted VMAs (1 page each)'",
+		 "set ylabel 'CPU time in fork(), us (median, min-max)'",
+		 "plot", data[0], "using 1:2:3:4 with yerrorlines title",
+		 a->kernel, data[1], "using 1:2:3:4 with yerrorlines title",
+		 b->kernel);
+	ret = system(cmd);
+	unlink(data[0]);
+	unlink(data[1]);
+	return ret ? -EIO : 0;
+}
+
+static int compare(const char *fa, const char *fb, const char *svg)
+{
+	static struct results a, b;
+	const struct record *r, *o;
+	char label[96];
+	int i;
+
+	if (read_json(fa, &a) || read_json(fb, &b)) {
+		fprintf(stderr, "cannot read %s or %s\n", fa, fb);
+		return 2;
+	}
+	printf("before: %s (%s)\nafter:  %s (%s)\n\n", fa, a.kernel, fb,
+	       b.kernel);
+	printf("%-44s %12s %12s %9s\n", "", "before", "after", "change");
+	for (i = 0; i < a.nr; i++) {
+		r = &a.rec[i];
+		o = find(&b, r);
+		if (!o)
+			continue;
+		if (!strcmp(r->kind, "mem")) {
+			snprintf(label, sizeof(label), "%s %s KB%s", r->what,
+				 r->cache, r->merged || o->merged ? " (merged)" : "");
+			print_change(label, r->kb, o->kb, 1);
+		} else {
+			snprintf(label, sizeof(label), "%s %ld x %ld", r->what,
+				 r->vmas, r->pages);
+			print_change(label, r->value, o->value, 2);
+		}
+	}
+	if (svg && plot_svg(&a, &b, svg))
+		fprintf(stderr, "no plot: is gnuplot installed (gnuplot-nox)?\n");
+	return 0;
+}
+
+static void print_usage(FILE *f)
+{
+	fprintf(f, "usage: anon_vma_bench [-o FILE.json] [-r REPEATS] [-n MAX_VMAS]\n"
+		   "       anon_vma_bench compare BEFORE.json AFTER.json [-s PLOT.svg]\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const long counts[] = { 10, 100, 1000, 10000 };
+	static struct results res;
+	const char *json = NULL, *svg = NULL;
+	long max_vmas = 10000, nr = 1000;
+	int opt, repeats = 31, m, pages;
+	unsigned int k;
+	struct utsname u;
+
+	if (argc >= 4 && !strcmp(argv[1], "compare")) {
+		if (argc == 6 && !strcmp(argv[4], "-s")) {
+			svg = argv[5];
+		} else if (argc != 4) {
+			print_usage(stderr);
+			return 2;
+		}
+		return compare(argv[2], argv[3], svg);
+	}
+	while ((opt = getopt(argc, argv, "o:r:n:h")) != -1) {
+		switch (opt) {
+		case 'o':
+			json = optarg;
+			break;
+		case 'r':
+			repeats = atoi(optarg);
+			break;
+		case 'n':
+			max_vmas = atol(optarg);
+			break;
+		case 'h':
+			print_usage(stdout);
+			return 0;
+		default:
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc || repeats < 3 || max_vmas < 10) {
+		print_usage(stderr);
+		return 2;
+	}
+	if (geteuid())
+		fprintf(stderr, "not root: slab counts unavailable, memory figures are 0\n");
+	uname(&u);
+	snprintf(res.kernel, sizeof(res.kernel), "%s", u.release);
+	if (pin_to_this_cpu())
+		fprintf(stderr, "could not pin to one CPU: timings are noisier\n");
+
+	if (nr > max_vmas)
+		nr = max_vmas;
+	if (measure_memory(&res, "faulted_vmas", nr, 0, 0) ||
+	    measure_memory(&res, "after_fork", nr, 1, 1) ||
+	    measure_memory(&res, "fork_chain_depth4", nr, 1, 4) ||
+	    measure_memory(&res, "fork_tree_3x2", nr, 3, 2))
+		fprintf(stderr, "a memory scenario failed\n");
+	for (m = FORK_CPU; m <= FORK_EXIT_WAIT; m++)
+		for (pages = 1; pages <= 8; pages *= 8)
+			for (k = 0; k < ARRAY_SIZE(counts) &&
+			     counts[k] <= max_vmas; k++)
+				if (measure_time(&res, m, counts[k], pages,
+						 repeats))
+					fprintf(stderr, "%s failed at %ld VMAs\n",
+						metric_names[m], counts[k]);
+	for (m = FIRST_FAULT; m <= EXIT; m++)
+		if (measure_time(&res, m, nr, 1, repeats))
+			fprintf(stderr, "%s failed\n", metric_names[m]);
+	print_table(&res);
+	if (json && write_json(&res, json)) {
+		fprintf(stderr, "cannot write %s\n", json);
+		return 1;
+	}
+	return 0;
+}
