@@ -926,6 +926,66 @@ static void test_kconfig(void)
 	     ret);
 }
 
+static void test_smaps_read_all(void)
+{
+	struct smaps_vma v[16];
+	int n;
+
+	n = smaps_read_all(fx("smaps"), v, 16);
+	check(n == 7, "smaps_read_all: smaps has 7 VMAs (got %d)", n);
+	check(n > 1 && v[0].start == 0x10000000 && v[0].end == 0x10004000 &&
+	      !strcmp(v[0].perms, "rw-p") && v[0].rss == 8 &&
+	      v[0].anonymous == 8 && v[0].private_dirty == 8,
+	      "smaps_read_all: first VMA's extent, perms and fields");
+	check(n > 2 && v[1].rss == 40 && v[1].pss == 40,
+	      "smaps_read_all: middle VMA's Rss and Pss");
+	check(smaps_read_all(fx("smaps"), v, 2) == 7,
+	      "smaps_read_all: count beyond max is still the whole count");
+	check(smaps_read_all(fx("smaps_bad_header"), v, 16) < 0,
+	      "smaps_read_all: broken header -> error");
+	check(smaps_read_all(fx("smaps_trunc_value"), v, 16) < 0,
+	      "smaps_read_all: truncated file -> error");
+	check(smaps_read_all(fx("smaps_no_kb"), v, 16) < 0,
+	      "smaps_read_all: field without kB -> error");
+	check(smaps_read_all(fx("smaps_empty"), v, 16) == 0,
+	      "smaps_read_all: empty file -> no VMA");
+}
+
+/* Programs of the scenario engine: what parses, what must not. */
+static void test_sc_parse(void)
+{
+	static const char * const good[] = {
+		"0: mmap0",
+		"0: mmap0 fork1 ro0:4-8 | 1: write0 fork2 | 2: write0:0-6",
+		"0: mmap3 dontfork3:0-2 wipeonfork3:2-4 mlock3:4-8 munlock3:4-8",
+		"0: mmap0 free0:4-8 cold0 dontneed0:8-12 rw0 unmap0:0-4",
+	};
+	static const char * const bad[] = {
+		"mmap0", "0 mmap0", "0: mmap", "0: mmapx0", "0: frobnicate0",
+		"0: mmap0:4", "0: mmap0:8-4", "0: mmap0:0-13", "0: mmap80",
+		"0: fork0", "99: mmap0", "0: mmap0 |1: write0 fork0",
+	};
+	struct scenario *sc;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(good); i++) {
+		sc = sc_create(1);
+		check(sc && !sc_parse(sc, good[i]), "sc_parse: \"%s\"", good[i]);
+		free(sc);
+	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		sc = sc_create(1);
+		check(sc && sc_parse(sc, bad[i]), "sc_parse: rejects \"%s\"",
+		      bad[i]);
+		free(sc);
+	}
+	sc = sc_create(1);
+	check(sc && !sc_parse(sc, "0: mmap0 fork1 | 1: write0 | 2: write0") &&
+	      sc->nr_members == 3 && sc->nr_steps[0] == 2,
+	      "sc_parse: members and steps counted");
+	free(sc);
+}
+
 int main(int argc, char **argv)
 {
 	fixdir = argc > 1 ? argv[1] : "../fixtures";
@@ -943,6 +1003,8 @@ int main(int argc, char **argv)
 	test_slabinfo();
 	test_klog();
 	test_kconfig();
+	test_smaps_read_all();
+	test_sc_parse();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

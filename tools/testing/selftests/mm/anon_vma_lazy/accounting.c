@@ -37,59 +37,26 @@
 #define TOLERANCE	256	/* per-CPU sheaves (6.18+), other processes */
 #define WAIT_MS		30000
 
-enum { ANON_VMA, ANON_VMA_CHAIN, VM_AREA_STRUCT, NR_CACHES };
-
-static const char * const cache_names[NR_CACHES] = {
-	"anon_vma", "anon_vma_chain", "vm_area_struct",
-};
-
-struct counts {
-	bool counted[NR_CACHES];
-	unsigned long objs[NR_CACHES];
-};
-
-/* Active objects of every cache that is not merged with others. */
-static int read_counts(struct counts *c)
-{
-	int i, n = 0;
-
-	for (i = 0; i < NR_CACHES; i++) {
-		c->counted[i] = slab_cache_is_merged(cache_names[i]) == 0 &&
-				!slab_active_objects(cache_names[i], &c->objs[i]);
-		if (!c->counted[i])
-			c->objs[i] = 0;
-		n += c->counted[i];
-	}
-	return n;
-}
-
 FIXTURE(accounting) {
 	char *area;
 	size_t area_len;
-	struct counts base;
+	struct slab_baseline base;
 	struct khealth health;
-	char note[128];
 };
 
 FIXTURE_SETUP(accounting)
 {
-	int i;
+	char note[128];
 
 	report_environment_once();
 	if (geteuid())
 		SKIP(return, "needs root: /proc/slabinfo");
 	if (access("/proc/slabinfo", R_OK))
 		SKIP(return, "no /proc/slabinfo (CONFIG_SLUB_DEBUG?)");
-	if (!read_counts(&self->base))
-		SKIP(return, "anon_vma, anon_vma_chain and vm_area_struct: all merged");
-	for (i = 0; i < NR_CACHES; i++)
-		if (!self->base.counted[i])
-			snprintf(self->note + strlen(self->note),
-				 sizeof(self->note) - strlen(self->note),
-				 "%s%s", self->note[0] ? ", " : "merged, not counted: ",
-				 cache_names[i]);
-	if (self->note[0])
-		TH_LOG("%s", self->note);
+	if (!slab_baseline_take(&self->base, note, sizeof(note)))
+		SKIP(return, "%s", note);
+	if (note[0])
+		TH_LOG("%s", note);
 	ASSERT_EQ(0, khealth_begin(&self->health, "accounting"));
 }
 
@@ -122,32 +89,6 @@ static char *fault_separated_vmas(int nr, size_t *len)
 	return area;
 }
 
-/* Counts back within the tolerance of the baseline, with time for RCU. */
-static int back_at_baseline(const struct counts *base, char *report,
-			    size_t len)
-{
-	long long deadline = now_ms() + 3000;
-	struct counts now;
-	int i, over;
-
-	do {
-		over = 0;
-		report[0] = '\0';
-		read_counts(&now);
-		for (i = 0; i < NR_CACHES; i++) {
-			if (!base->counted[i])
-				continue;
-			snprintf(report + strlen(report), len - strlen(report),
-				 "%s %lu -> %lu; ", cache_names[i],
-				 base->objs[i], now.objs[i]);
-			over += now.objs[i] > base->objs[i] + TOLERANCE;
-		}
-		if (over)
-			usleep(50000);
-	} while (over && now_ms() < deadline);
-	return over;
-}
-
 /*
  * N separated VMAs faulted without fork: about N new anon_vmas (and
  * anon_vma_chains) without the lazy scheme, about none with it. With the
@@ -157,23 +98,25 @@ static int back_at_baseline(const struct counts *base, char *report,
 TEST_F(accounting, lazy_or_eager_by_mode)
 {
 	struct lazy_state lazy;
-	struct counts after;
+	struct slab_baseline after;
 	char buf[512], report[2048];
 	long delta, avc_delta = 0;
 	bool eager, lazy_seen;
 
 	ASSERT_EQ(0, lazy_detect(&lazy));
 	TH_LOG("%s", lazy_state_str(&lazy, buf, sizeof(buf)));
-	if (!self->base.counted[ANON_VMA])
+	if (!self->base.counted[SLAB_ANON_VMA])
 		SKIP(return, "anon_vma cache merged with others: cannot count it");
 
 	self->area = fault_separated_vmas(NR_VMAS, &self->area_len);
 	ASSERT_NE(NULL, self->area);
-	read_counts(&after);
-	delta = (long)after.objs[ANON_VMA] - (long)self->base.objs[ANON_VMA];
-	if (after.counted[ANON_VMA_CHAIN] && self->base.counted[ANON_VMA_CHAIN])
-		avc_delta = (long)after.objs[ANON_VMA_CHAIN] -
-			    (long)self->base.objs[ANON_VMA_CHAIN];
+	slab_baseline_take(&after, buf, sizeof(buf));
+	delta = (long)after.objs[SLAB_ANON_VMA] -
+		(long)self->base.objs[SLAB_ANON_VMA];
+	if (after.counted[SLAB_ANON_VMA_CHAIN] &&
+	    self->base.counted[SLAB_ANON_VMA_CHAIN])
+		avc_delta = (long)after.objs[SLAB_ANON_VMA_CHAIN] -
+			    (long)self->base.objs[SLAB_ANON_VMA_CHAIN];
 	/*
 	 * Judged by halves: objects held in per-CPU sheaves (6.18+) count as
 	 * active and are handed out first, so the delta can fall short.
@@ -182,7 +125,7 @@ TEST_F(accounting, lazy_or_eager_by_mode)
 	lazy_seen = delta >= -TOLERANCE && delta <= NR_VMAS / 8;
 	TH_LOG("%d faulted VMAs: anon_vma %+ld, anon_vma_chain %+ld%s: %s",
 	       NR_VMAS, delta, avc_delta,
-	       self->base.counted[ANON_VMA_CHAIN] ? "" : " (not counted)",
+	       self->base.counted[SLAB_ANON_VMA_CHAIN] ? "" : " (not counted)",
 	       eager ? "eager (an anon_vma per VMA)" :
 	       lazy_seen ? "lazy (no anon_vma until fork)" : "neither");
 
@@ -197,12 +140,13 @@ TEST_F(accounting, lazy_or_eager_by_mode)
 			TH_LOG("no lazy scheme: expected about %d new anon_vmas",
 			       NR_VMAS);
 	}
-	if (eager && self->base.counted[ANON_VMA_CHAIN])
+	if (eager && self->base.counted[SLAB_ANON_VMA_CHAIN])
 		EXPECT_LE(NR_VMAS / 2, avc_delta);
 
 	munmap(self->area, self->area_len);
 	self->area = NULL;
-	EXPECT_EQ(0, back_at_baseline(&self->base, report, sizeof(report)))
+	EXPECT_EQ(0, slab_baseline_exceeded(&self->base, TOLERANCE, report,
+					    sizeof(report)))
 		TH_LOG("after munmap: %s", report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
@@ -222,7 +166,7 @@ TEST_F_TIMEOUT(accounting, fork_with_faulted_vmas_leaks_nothing, 120)
 
 	self->area = fault_separated_vmas(FORK_VMAS, &self->area_len);
 	ASSERT_NE(NULL, self->area);
-	read_counts(&self->base);
+	slab_baseline_take(&self->base, report, sizeof(report));
 	for (k = 0; k < FORK_ITERATIONS; k++) {
 		pid = fork();
 		ASSERT_LE(0, pid);
@@ -236,7 +180,8 @@ TEST_F_TIMEOUT(accounting, fork_with_faulted_vmas_leaks_nothing, 120)
 			bad++;
 	}
 	EXPECT_EQ(0, bad);
-	EXPECT_EQ(0, back_at_baseline(&self->base, report, sizeof(report)))
+	EXPECT_EQ(0, slab_baseline_exceeded(&self->base, TOLERANCE, report,
+					    sizeof(report)))
 		TH_LOG("after %d forks: %s", FORK_ITERATIONS, report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
@@ -291,7 +236,8 @@ TEST_F_TIMEOUT(accounting, fork_chains_leak_nothing, 120)
 			bad++;
 	}
 	EXPECT_EQ(0, bad);
-	EXPECT_EQ(0, back_at_baseline(&self->base, report, sizeof(report)))
+	EXPECT_EQ(0, slab_baseline_exceeded(&self->base, TOLERANCE, report,
+					    sizeof(report)))
 		TH_LOG("after %d chains: %s", CHAIN_ITERATIONS, report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);

@@ -42,11 +42,6 @@
 #include "rmap_util.h"
 
 #define MAX_RECORDS	128
-#define NR_CACHES	3
-
-static const char * const caches[NR_CACHES] = {
-	"anon_vma", "anon_vma_chain", "vm_area_struct",
-};
 
 /* One measured value: a memory or a time figure. */
 struct record {
@@ -99,8 +94,8 @@ static void read_caches(unsigned long *objs)
 {
 	int c;
 
-	for (c = 0; c < NR_CACHES; c++)
-		if (slab_active_objects(caches[c], &objs[c]))
+	for (c = 0; c < NR_VMA_CACHES; c++)
+		if (slab_active_objects(vma_caches[c], &objs[c]))
 			objs[c] = 0;
 }
 
@@ -166,7 +161,7 @@ static int tree_size(int breadth, int depth)
 static int measure_memory(struct results *res, const char *what, long nr,
 			  int breadth, int depth)
 {
-	unsigned long before[NR_CACHES], after[NR_CACHES];
+	unsigned long before[NR_VMA_CACHES], after[NR_VMA_CACHES];
 	int ready[2], hold[2], c, n, members;
 	size_t len;
 	pid_t pid;
@@ -195,20 +190,20 @@ static int measure_memory(struct results *res, const char *what, long nr,
 	reap_with_deadline(pid, 60000, &c);
 	if (n < members)
 		return -1;
-	for (c = 0; c < NR_CACHES; c++) {
+	for (c = 0; c < NR_VMA_CACHES; c++) {
 		struct record *rec = add_record(res);
 		struct slab_count sc = { .objsize = 0 };
 
 		if (!rec)
 			return -1;
-		slabinfo_get("/proc/slabinfo", caches[c], &sc);
+		slabinfo_get("/proc/slabinfo", vma_caches[c], &sc);
 		snprintf(rec->kind, sizeof(rec->kind), "mem");
 		snprintf(rec->what, sizeof(rec->what), "%s", what);
-		snprintf(rec->cache, sizeof(rec->cache), "%s", caches[c]);
+		snprintf(rec->cache, sizeof(rec->cache), "%s", vma_caches[c]);
 		rec->vmas = nr;
 		rec->value = (double)after[c] - (double)before[c];
 		rec->kb = rec->value * sc.objsize / 1024;
-		rec->merged = slab_cache_is_merged(caches[c]) == 1;
+		rec->merged = slab_cache_is_merged(vma_caches[c]) == 1;
 	}
 	return 0;
 }

@@ -297,18 +297,13 @@ FIXTURE_VARIANT_ADD(fork_tree, random16_every_level_random) {
 
 FIXTURE_SETUP(fork_tree)
 {
+	const char *missing = page_oracles_missing();
 	struct shape t = { .nr = 0 };
 	unsigned long seed = 1;
-	int ret;
 
 	report_environment_once();
-	if (geteuid())
-		SKIP(return, "needs root: pagemap PFNs, kpagecount and the kernel log");
-	ret = pagemap_pfns_visible();
-	if (ret != 1)
-		SKIP(return, "pagemap does not show PFNs (%d)", ret);
-	if (access("/proc/kpagecount", R_OK) || access("/proc/kpageflags", R_OK))
-		SKIP(return, "no /proc/kpagecount or /proc/kpageflags");
+	if (missing)
+		SKIP(return, "%s", missing);
 
 	if (variant->shape == SHAPE_RANDOM || variant->order == RANDOM_ORDER)
 		seed = test_seed();
@@ -405,14 +400,12 @@ FIXTURE(fork_misc) {
 
 FIXTURE_SETUP(fork_misc)
 {
-	int i, ret;
+	const char *missing = page_oracles_missing();
+	int i;
 
 	report_environment_once();
-	if (geteuid())
-		SKIP(return, "needs root: pagemap PFNs, kpagecount and the kernel log");
-	ret = pagemap_pfns_visible();
-	if (ret != 1)
-		SKIP(return, "pagemap does not show PFNs (%d)", ret);
+	if (missing)
+		SKIP(return, "%s", missing);
 	self->region = mmap(NULL, MISC_PAGES * page_size(),
 			    PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -675,10 +668,6 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 #define CHURN_BUDGET_MS		8000
 #define CHURN_TOLERANCE		256
 
-static const char * const churn_caches[] = {
-	"anon_vma", "anon_vma_chain", "vm_area_struct",
-};
-
 /* One cycle: a child that faults, COW-writes, maybe forks, and exits. */
 static int churn_cycle(char *region, int cycle)
 {
@@ -720,54 +709,22 @@ static int churn_cycle(char *region, int cycle)
  */
 TEST_F_TIMEOUT(fork_misc, churn_slab_counts, 60)
 {
-	struct slab_count before[ARRAY_SIZE(churn_caches)], now;
-	bool counted[ARRAY_SIZE(churn_caches)];
+	struct slab_baseline base;
+	char note[128], report[2048];
 	long long deadline;
-	unsigned int c;
-	int cycles, checked = 0, leaking;
-	char report[2048];
+	int cycles;
 
-	for (c = 0; c < ARRAY_SIZE(churn_caches); c++) {
-		counted[c] = slab_cache_is_merged(churn_caches[c]) == 0 &&
-			     !slab_active_objects(churn_caches[c],
-						  &before[c].active_objs);
-		if (!counted[c])
-			TH_LOG("%s: merged with other caches or not in slabinfo: not counted",
-			       churn_caches[c]);
-		checked += counted[c];
-	}
-	if (!checked)
-		SKIP(return, "no unmerged anon_vma/anon_vma_chain/vm_area_struct cache to count");
-
+	if (!slab_baseline_take(&base, note, sizeof(note)))
+		SKIP(return, "%s", note);
+	if (note[0])
+		TH_LOG("%s", note);
 	deadline = now_ms() + CHURN_BUDGET_MS;
 	for (cycles = 0; cycles < CHURN_CYCLES && now_ms() < deadline; cycles++)
 		ASSERT_EQ(0, churn_cycle(self->region, cycles));
 	TH_LOG("%d fork/fault/exit cycles", cycles);
-
-	/* Freed VMAs may wait for an RCU grace period: allow a moment. */
-	deadline = now_ms() + 3000;
-	do {
-		leaking = 0;
-		for (c = 0; c < ARRAY_SIZE(churn_caches); c++) {
-			if (!counted[c])
-				continue;
-			ASSERT_EQ(0, slab_active_objects(churn_caches[c],
-							 &now.active_objs));
-			if (now.active_objs > before[c].active_objs + CHURN_TOLERANCE)
-				leaking++;
-		}
-		if (leaking)
-			usleep(50000);
-	} while (leaking && now_ms() < deadline);
-
-	for (c = 0; c < ARRAY_SIZE(churn_caches); c++) {
-		if (!counted[c])
-			continue;
-		ASSERT_EQ(0, slab_active_objects(churn_caches[c], &now.active_objs));
-		TH_LOG("%s: %lu active objects before, %lu after", churn_caches[c],
-		       before[c].active_objs, now.active_objs);
-		EXPECT_GE(before[c].active_objs + CHURN_TOLERANCE, now.active_objs);
-	}
+	EXPECT_EQ(0, slab_baseline_exceeded(&base, CHURN_TOLERANCE, report,
+					    sizeof(report)))
+		TH_LOG("%s", report);
 	EXPECT_EQ(0, check_region(_metadata, self->region, 1, "after churn"));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);

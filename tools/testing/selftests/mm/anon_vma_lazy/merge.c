@@ -60,14 +60,11 @@ FIXTURE_VARIANT_ADD(merge, pageout) {
 
 FIXTURE_SETUP(merge)
 {
-	int ret;
+	const char *missing = page_oracles_missing();
 
 	report_environment_once();
-	if (geteuid())
-		SKIP(return, "needs root: pagemap PFNs and kpagecount");
-	ret = pagemap_pfns_visible();
-	if (ret != 1)
-		SKIP(return, "pagemap does not show PFNs (%d)", ret);
+	if (missing)
+		SKIP(return, "%s", missing);
 	if (variant->walk == MIGRATE_WALK &&
 	    numa_usable_nodes(self->nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");

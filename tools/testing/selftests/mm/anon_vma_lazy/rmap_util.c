@@ -1105,6 +1105,57 @@ int slab_active_objects(const char *cache, unsigned long *active)
 	return ret;
 }
 
+const char * const vma_caches[NR_VMA_CACHES] = {
+	"anon_vma", "anon_vma_chain", "vm_area_struct",
+};
+
+int slab_baseline_take(struct slab_baseline *b, char *note, size_t len)
+{
+	int c, counted = 0;
+	size_t used = 0;
+
+	note[0] = '\0';
+	for (c = 0; c < NR_VMA_CACHES; c++) {
+		b->counted[c] = slab_cache_is_merged(vma_caches[c]) == 0 &&
+				!slab_active_objects(vma_caches[c], &b->objs[c]);
+		counted += b->counted[c];
+		if (b->counted[c] || used >= len)
+			continue;
+		used += snprintf(note + used, len - used, "%s%s",
+				 used ? ", " : "merged, not counted: ",
+				 vma_caches[c]);
+	}
+	return counted;
+}
+
+int slab_baseline_exceeded(const struct slab_baseline *b,
+			   unsigned long tolerance, char *report, size_t len)
+{
+	long long deadline = now_ms() + 3000;
+	unsigned long now;
+	int c, over;
+	size_t used;
+
+	do {
+		over = 0;
+		used = 0;
+		report[0] = '\0';
+		for (c = 0; c < NR_VMA_CACHES; c++) {
+			if (!b->counted[c] ||
+			    slab_active_objects(vma_caches[c], &now))
+				continue;
+			if (used < len)
+				used += snprintf(report + used, len - used,
+						 "%s %lu -> %lu; ", vma_caches[c],
+						 b->objs[c], now);
+			over += now > b->objs[c] + tolerance;
+		}
+		if (over)
+			sleep_ms(50);
+	} while (over && now_ms() < deadline);
+	return over;
+}
+
 int slab_cache_is_merged(const char *cache)
 {
 	unsigned long aliases;
@@ -2813,6 +2864,17 @@ static int *env_reported;
 static void __attribute__((constructor)) env_report_init(void)
 {
 	env_reported = shared_area(sizeof(*env_reported));
+}
+
+const char *page_oracles_missing(void)
+{
+	if (geteuid())
+		return "needs root: pagemap PFNs, kpagecount and the kernel log";
+	if (pagemap_pfns_visible() != 1)
+		return "pagemap does not show PFNs";
+	if (access("/proc/kpagecount", R_OK) || access("/proc/kpageflags", R_OK))
+		return "no /proc/kpagecount or /proc/kpageflags";
+	return NULL;
 }
 
 void report_environment_once(void)

@@ -253,6 +253,34 @@ int slab_active_objects(const char *cache, unsigned long *active);
  */
 int slab_cache_is_merged(const char *cache);
 
+/*
+ * The caches whose counts show anon_vma and VMA leaks, and a baseline of
+ * them: the caches merged with others are left out (their counts include
+ * foreign objects) and named in @note.
+ */
+enum {
+	SLAB_ANON_VMA,
+	SLAB_ANON_VMA_CHAIN,
+	SLAB_VM_AREA_STRUCT,
+	NR_VMA_CACHES,
+};
+
+extern const char * const vma_caches[NR_VMA_CACHES];
+
+struct slab_baseline {
+	bool counted[NR_VMA_CACHES];
+	unsigned long objs[NR_VMA_CACHES];
+};
+
+/* Returns how many caches it counts (0: all merged). */
+int slab_baseline_take(struct slab_baseline *b, char *note, size_t len);
+/*
+ * How many counted caches are still above baseline + @tolerance, after
+ * waiting up to 3 s for RCU-freed objects; the counts go to @report.
+ */
+int slab_baseline_exceeded(const struct slab_baseline *b,
+			   unsigned long tolerance, char *report, size_t len);
+
 /* ---- kernel health ----------------------------------------------------- */
 
 struct khealth {
@@ -503,6 +531,12 @@ int kconfig_has(const char *name);
  * 0 (absent, "is not set", or any other value).
  */
 int kconfig_stream_has(FILE *f, const char *name);
+
+/*
+ * Why the pagemap/kpage oracles cannot run here (not root, PFNs hidden,
+ * no /proc/kpagecount), for a SKIP; NULL when they can.
+ */
+const char *page_oracles_missing(void);
 
 /*
  * Print the environment line once per binary (the harness forks every test

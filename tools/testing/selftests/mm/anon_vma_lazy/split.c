@@ -254,16 +254,11 @@ FIXTURE_VARIANT_ADD(split, parent_split_then_fork_again) {
 
 FIXTURE_SETUP(split)
 {
-	int ret;
+	const char *missing = page_oracles_missing();
 
 	report_environment_once();
-	if (geteuid())
-		SKIP(return, "needs root: pagemap PFNs, kpagecount and the kernel log");
-	ret = pagemap_pfns_visible();
-	if (ret != 1)
-		SKIP(return, "pagemap does not show PFNs (%d)", ret);
-	if (access("/proc/kpagecount", R_OK) || access("/proc/kpageflags", R_OK))
-		SKIP(return, "no /proc/kpagecount or /proc/kpageflags");
+	if (missing)
+		SKIP(return, "%s", missing);
 
 	self->sc = sc_create(1);
 	ASSERT_NE(NULL, self->sc);
@@ -351,62 +346,6 @@ TEST_F_TIMEOUT(split, pageout_walks, 90)
 #define CHURN_BUDGET_MS		5000
 #define SLAB_TOLERANCE		256
 
-static const char * const vma_caches[] = {
-	"anon_vma", "anon_vma_chain", "vm_area_struct",
-};
-
-struct slab_baseline {
-	bool counted[ARRAY_SIZE(vma_caches)];
-	struct slab_count before[ARRAY_SIZE(vma_caches)];
-};
-
-/* Caches merged with others cannot be counted alone: say which. */
-static int slab_baseline_take(struct slab_baseline *b, char *note, size_t len)
-{
-	unsigned int c;
-	int counted = 0;
-
-	note[0] = '\0';
-	for (c = 0; c < ARRAY_SIZE(vma_caches); c++) {
-		b->counted[c] = slab_cache_is_merged(vma_caches[c]) == 0 &&
-				!slab_active_objects(vma_caches[c],
-						     &b->before[c].active_objs);
-		if (!b->counted[c])
-			snprintf(note + strlen(note), len - strlen(note),
-				 "%s%s", note[0] ? ", " : "not counted (merged): ",
-				 vma_caches[c]);
-		counted += b->counted[c];
-	}
-	return counted;
-}
-
-/* Caches still above baseline + tolerance after a grace period (RCU). */
-static int slab_leaking(struct slab_baseline *b, char *report, size_t len)
-{
-	long long deadline = now_ms() + 3000;
-	struct slab_count now;
-	unsigned int c;
-	int leaking;
-
-	do {
-		leaking = 0;
-		report[0] = '\0';
-		for (c = 0; c < ARRAY_SIZE(vma_caches); c++) {
-			if (!b->counted[c] ||
-			    slab_active_objects(vma_caches[c], &now.active_objs))
-				continue;
-			snprintf(report + strlen(report), len - strlen(report),
-				 "%s %lu -> %lu; ", vma_caches[c],
-				 b->before[c].active_objs, now.active_objs);
-			leaking += now.active_objs >
-				   b->before[c].active_objs + SLAB_TOLERANCE;
-		}
-		if (leaking)
-			usleep(50000);
-	} while (leaking && now_ms() < deadline);
-	return leaking;
-}
-
 static void fill_region(char *p, int pages)
 {
 	int i;
@@ -468,14 +407,11 @@ FIXTURE(split_misc) {
 
 FIXTURE_SETUP(split_misc)
 {
-	int ret;
+	const char *missing = page_oracles_missing();
 
 	report_environment_once();
-	if (geteuid())
-		SKIP(return, "needs root: pagemap PFNs, kpagecount and slabinfo");
-	ret = pagemap_pfns_visible();
-	if (ret != 1)
-		SKIP(return, "pagemap does not show PFNs (%d)", ret);
+	if (missing)
+		SKIP(return, "%s", missing);
 	self->region = mmap(NULL, CHURN_PAGES * page_size(),
 			    PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -503,13 +439,14 @@ TEST_F_TIMEOUT(split_misc, remerge_churn_lazy, 60)
 	int cycles;
 
 	if (!slab_baseline_take(&base, note, sizeof(note)))
-		SKIP(return, "no unmerged VMA slab cache to count");
+		SKIP(return, "%s", note);
 	if (note[0])
 		TH_LOG("%s", note);
 	ASSERT_EQ(0, churn(self->region, &cycles));
 	TH_LOG("%d split/merge cycles", cycles);
 	EXPECT_EQ(0, check_churned(self->region, CHURN_PAGES, 1));
-	EXPECT_EQ(0, slab_leaking(&base, report, sizeof(report)))
+	EXPECT_EQ(0, slab_baseline_exceeded(&base, SLAB_TOLERANCE, report,
+					    sizeof(report)))
 		TH_LOG("%s", report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
@@ -527,7 +464,7 @@ TEST_F_TIMEOUT(split_misc, remerge_churn_inherited, 60)
 	pid_t pid;
 
 	if (!slab_baseline_take(&base, note, sizeof(note)))
-		SKIP(return, "no unmerged VMA slab cache to count");
+		SKIP(return, "%s", note);
 	if (note[0])
 		TH_LOG("%s", note);
 	pid = fork();
@@ -542,7 +479,8 @@ TEST_F_TIMEOUT(split_misc, remerge_churn_inherited, 60)
 		TH_LOG("child: status %#x (1: mprotect failed, 2: pages or layout wrong)",
 		       status);
 	EXPECT_EQ(0, check_churned(self->region, CHURN_PAGES, 1));
-	EXPECT_EQ(0, slab_leaking(&base, report, sizeof(report)))
+	EXPECT_EQ(0, slab_baseline_exceeded(&base, SLAB_TOLERANCE, report,
+					    sizeof(report)))
 		TH_LOG("%s", report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
