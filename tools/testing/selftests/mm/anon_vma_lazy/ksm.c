@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ksm: KSM merges, unmerges and walks pages of lazy, upgraded and
+ * inherited anonymous VMAs exactly as on a kernel without ANON_VMA_LAZY.
+ *
+ * The series reuses the KSM bit of folio->mapping (0x2) for lazy folios,
+ * and KSM keeps an anon_vma per merged page (rmap_item->anon_vma) that a
+ * lazy VMA does not have. A kernel that confuses the two shows a lazy page
+ * as KSM (smaps KSM, ksm_merging_pages, pagemap bit 61), fails to merge or
+ * unmerge, or loses a mapping when it walks a KSM page.
+ *
+ * Each test builds processes whose pages hold the same contents (the
+ * pattern of a page tag without its index), lets ksmd merge them, and
+ * checks per process /proc/pid/ksm_merging_pages and smaps KSM, one PFN for
+ * every merged page of every process, kpagecount, bit 56 and bit 61 as on
+ * a stock kernel, and the contents; then unmerges (COW write, fork and COW
+ * in the child, MADV_UNMERGEABLE, run=2) and checks again. With two NUMA
+ * nodes the merged page is migrated, an rmap walk of a KSM page that must
+ * reach every mapper. ksmd runs fast during a test; every KSM tunable is
+ * restored afterwards, also when the test is killed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "../../kselftest_harness.h"
+#include "rmap_util.h"
+
+#define PAGES		16
+#define MERGE_MS	20000
+#define WAIT_MS		30000
+
+#define CMD_MMAP	'm'	/* map and fill the region (a lazy VMA) */
+#define CMD_MERGEABLE	'M'
+#define CMD_PRCTL	'P'	/* PR_SET_MEMORY_MERGE instead */
+#define CMD_UNMERGE	'U'
+#define CMD_WRITE0	'W'	/* COW-write page 0 with our own contents */
+#define CMD_VERIFY	'V'
+#define CMD_FORK	'F'	/* fork member "next" from this one */
+#define CMD_EXIT	'X'
+
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67
+#endif
+
+struct ksm_world {
+	struct crew *crew;
+	char *base;		/* the region: same address in every member */
+	int nr;			/* members */
+	bool wrote0[8];		/* member wrote its own page 0 */
+	bool forked[8];		/* member inherited its merged pages */
+};
+
+/* Every page of every member holds this, so all of them can merge. */
+static void fill_same(char *p)
+{
+	struct page_tag tag = { .owner = 77 };
+	int i;
+
+	for (i = 0; i < PAGES; i++)
+		tag_fill(p + i * page_size(), page_size(), &tag);
+}
+
+static int verify(struct ksm_world *w, int m)
+{
+	struct page_tag same = { .owner = 77 }, own = { .owner = 100 + m };
+	int i, bad = 0;
+
+	for (i = 0; i < PAGES; i++)
+		bad += !!tag_verify(w->base + i * page_size(), page_size(),
+				    i == 0 && w->wrote0[m] ? &own : &same, NULL);
+	return bad;
+}
+
+static __noreturn void member(struct ksm_world *w, int m)
+{
+	size_t len = PAGES * page_size();
+	struct page_tag own = { .owner = 100 + m };
+	int cmd, ret, next = m + 1;
+	pid_t pid;
+
+	for (;;) {
+		cmd = crew_next(w->crew, m, 2 * WAIT_MS);
+		ret = 0;
+		switch (cmd) {
+		case CMD_MMAP:
+			if (mmap(w->base, len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0) != w->base)
+				ret = errno;
+			else
+				fill_same(w->base);
+			break;
+		case CMD_MERGEABLE:
+			ret = madvise(w->base, len, MADV_MERGEABLE) ? errno : 0;
+			break;
+		case CMD_PRCTL:
+			ret = prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) ? errno : 0;
+			break;
+		case CMD_UNMERGE:
+			ret = madvise(w->base, len, MADV_UNMERGEABLE) ? errno : 0;
+			break;
+		case CMD_WRITE0:
+			tag_fill(w->base, page_size(), &own);
+			w->wrote0[m] = true;
+			break;
+		case CMD_VERIFY:
+			ret = verify(w, m);
+			break;
+		case CMD_FORK:
+			pid = crew_fork(w->crew, next);
+			if (pid == 0) {
+				w->wrote0[next] = w->wrote0[m];
+				member(w, next);
+			}
+			ret = pid < 0 ? -pid : 0;
+			break;
+		case CMD_EXIT:
+			_exit(0);
+		default:
+			_exit(3);	/* the controller is gone */
+		}
+		crew_reply(w->crew, m, ret);
+	}
+}
+
+/* Send @cmd to member @m and return its answer (or -errno). */
+static int ask(struct ksm_world *w, int m, char cmd)
+{
+	int ret, status;
+
+	ret = crew_send(w->crew, m, cmd);
+	if (!ret)
+		ret = crew_collect(w->crew, m, WAIT_MS, &status);
+	return ret ? ret : status;
+}
+
+FIXTURE(ksm) {
+	struct ksm_world w;
+	struct khealth health;
+};
+
+FIXTURE_SETUP(ksm)
+{
+	const char *missing = page_oracles_missing();
+	int m;
+	pid_t pid;
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (!ksm_available())
+		SKIP(return, "no KSM (CONFIG_KSM, /sys/kernel/mm/ksm)");
+	self->w.base = reserve_range(PAGES * page_size());
+	ASSERT_NE(NULL, self->w.base);
+	self->w.nr = 3;
+	self->w.crew = crew_create(4);
+	ASSERT_NE(NULL, self->w.crew);
+	/* Members 0..2: unrelated processes, all forked by the test. */
+	for (m = 0; m < self->w.nr; m++) {
+		pid = crew_fork(self->w.crew, m);
+		if (pid == 0)
+			member(&self->w, m);
+		ASSERT_LT(0, pid);
+	}
+	ASSERT_EQ(0, khealth_begin(&self->health, "ksm"));
+	ASSERT_EQ(0, ksm_start_fast());
+}
+
+FIXTURE_TEARDOWN(ksm)
+{
+	crew_destroy(self->w.crew);
+	/* Stop ksmd and put every tunable back; the guard covers a kill. */
+	knob_restore_all();
+	if (self->w.base)
+		munmap(self->w.base, PAGES * page_size());
+}
+
+/*
+ * KSM kB of our region in member @m (smaps). ksm_merging_pages counts the
+ * whole process: with PR_SET_MEMORY_MERGE its other pages may merge too.
+ */
+static int region_ksm_kb(struct ksm_world *w, int m, unsigned long *kb)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", w->crew->shared->pids[m]);
+	return smaps_field_kb(path, (unsigned long)w->base, "KSM", kb);
+}
+
+/* Wait until @pages of member @m's region are merged. */
+static int wait_merged(struct ksm_world *w, int m, unsigned long pages)
+{
+	long long deadline = now_ms() + MERGE_MS;
+	unsigned long kb;
+
+	do {
+		if (region_ksm_kb(w, m, &kb))
+			return -1;
+		if (kb == pages * (page_size() / 1024))
+			return 0;
+		usleep(10000);
+	} while (now_ms() < deadline);
+	return -ETIMEDOUT;
+}
+
+/*
+ * The merged state of members @mask: every page but the ones they wrote
+ * maps one KSM page (one PFN across all), counted once per mapping;
+ * smaps KSM and ksm_merging_pages agree; bit 61 clear, bit 56 clear.
+ */
+static int check_merged(struct __test_metadata *_metadata,
+			struct ksm_world *w, unsigned int mask)
+{
+	__u64 pfn = 0, count = 0, flags = 0;
+	unsigned long kb, merging, want;
+	int m, i, mappers = 0, bad = 0;
+	struct pagemap_entry e;
+
+	for (m = 0; m < w->nr; m++)
+		if (mask & (1 << m))
+			mappers += PAGES - w->wrote0[m];
+	for (m = 0; m < w->nr; m++) {
+		pid_t pid = w->crew->shared->pids[m];
+
+		if (!(mask & (1 << m)))
+			continue;
+		want = PAGES - w->wrote0[m];
+		/*
+		 * ksm_merging_pages counts ksmd's items for this mm: a forked
+		 * child starts at 0 until ksmd scans it; smaps KSM is exact.
+		 */
+		if (proc_ksm_merging_pages(pid, &merging) ||
+		    region_ksm_kb(w, m, &kb) ||
+		    (!w->forked[m] && merging < want) ||
+		    kb != want * (page_size() / 1024)) {
+			TH_LOG("P%d: ksm_merging_pages %lu, smaps KSM %lu kB, want %lu pages",
+			       m, merging, kb, want);
+			bad++;
+		}
+		for (i = 0; i < PAGES; i++) {
+			bool own = i == 0 && w->wrote0[m];
+
+			if (pagemap_get(pid, (unsigned long)w->base + i * page_size(),
+					&e) || !e.present || e.file) {
+				TH_LOG("P%d page %d: present %d, bit 61 %d", m, i,
+				       e.present, e.file);
+				bad++;
+				continue;
+			}
+			if (own) {
+				if (!e.exclusive)
+					bad++;
+				continue;
+			}
+			if (!pfn)
+				pfn = e.pfn;
+			if (e.pfn != pfn || e.exclusive) {
+				TH_LOG("P%d page %d: pfn %#llx exclusive %d, want KSM %#llx",
+				       m, i, (unsigned long long)e.pfn,
+				       e.exclusive, (unsigned long long)pfn);
+				bad++;
+			}
+		}
+	}
+	if (pfn && (kpagecount_get(pfn, &count) || count != (__u64)mappers ||
+		    kpageflags_get(pfn, &flags) ||
+		    !(flags & BIT_ULL(KPF_BIT_KSM)))) {
+		TH_LOG("KSM page: kpagecount %llu, want %d; flags %#llx",
+		       (unsigned long long)count, mappers,
+		       (unsigned long long)flags);
+		bad++;
+	}
+	return bad;
+}
+
+/* No KSM page left in member @m: every page its own, contents intact. */
+static int check_unmerged(struct __test_metadata *_metadata,
+			  struct ksm_world *w, int m)
+{
+	pid_t pid = w->crew->shared->pids[m];
+	struct pagemap_entry e;
+	unsigned long kb;
+	int i, bad = 0;
+	__u64 count;
+
+	if (region_ksm_kb(w, m, &kb) || kb) {
+		TH_LOG("P%d: smaps KSM %lu kB after unmerge", m, kb);
+		bad++;
+	}
+	for (i = 0; i < PAGES; i++) {
+		if (pagemap_get(pid, (unsigned long)w->base + i * page_size(),
+				&e) || !e.present || !e.exclusive || e.file ||
+		    kpagecount_get(e.pfn, &count) || count != 1) {
+			TH_LOG("P%d page %d: present %d exclusive %d bit 61 %d",
+			       m, i, e.present, e.exclusive, e.file);
+			bad++;
+		}
+	}
+	return bad + (ask(w, m, CMD_VERIFY) != 0);
+}
+
+static void merge_all(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(ksm) * self, char how)
+{
+	struct ksm_world *w = &self->w;
+	int m;
+
+	for (m = 0; m < w->nr; m++) {
+		ASSERT_EQ(0, ask(w, m, CMD_MMAP));
+		ASSERT_EQ(0, ask(w, m, how));
+	}
+	for (m = 0; m < w->nr; m++)
+		ASSERT_EQ(0, wait_merged(w, m, PAGES))
+			TH_LOG("P%d: pages not merged within %d ms", m, MERGE_MS);
+	EXPECT_EQ(0, check_merged(_metadata, w, 7));
+	for (m = 0; m < w->nr; m++)
+		EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+}
+
+/*
+ * Three unrelated processes with lazy (never forked) VMAs of identical
+ * pages: all merge into one KSM page; a COW write unmerges one page;
+ * MADV_UNMERGEABLE unmerges a whole process.
+ */
+TEST_F_TIMEOUT(ksm, lazy_vmas_merge_and_unmerge, 90)
+{
+	struct ksm_world *w = &self->w;
+	char report[2048];
+
+	merge_all(_metadata, self, CMD_MERGEABLE);
+	ASSERT_EQ(0, ask(w, 1, CMD_WRITE0));
+	w->wrote0[1] = true;
+	EXPECT_EQ(0, check_merged(_metadata, w, 7));
+	ASSERT_EQ(0, ask(w, 2, CMD_UNMERGE));
+	EXPECT_EQ(0, check_unmerged(_metadata, w, 2));
+	EXPECT_EQ(0, check_merged(_metadata, w, 3));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* The same merge through PR_SET_MEMORY_MERGE; run=2 unmerges everything. */
+TEST_F_TIMEOUT(ksm, prctl_merge_then_run_2, 90)
+{
+	struct ksm_world *w = &self->w;
+	char report[2048];
+	int m;
+
+	merge_all(_metadata, self, CMD_PRCTL);
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "2"));
+	for (m = 0; m < w->nr; m++)
+		EXPECT_EQ(0, check_unmerged(_metadata, w, m));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * Fork after merge: the child inherits the KSM mappings (and, under the
+ * series, PARENT-typed VMAs); its COW write of page 0 copies the KSM page
+ * for the child only.
+ */
+TEST_F_TIMEOUT(ksm, fork_after_merge_cow_in_child, 90)
+{
+	struct ksm_world *w = &self->w;
+	char report[2048];
+
+	merge_all(_metadata, self, CMD_MERGEABLE);
+	ASSERT_EQ(0, ask(w, 2, CMD_FORK));	/* member 3, child of 2 */
+	w->nr = 4;
+	w->forked[3] = true;
+	EXPECT_EQ(0, check_merged(_metadata, w, 15));
+	ASSERT_EQ(0, ask(w, 3, CMD_WRITE0));
+	w->wrote0[3] = true;
+	EXPECT_EQ(0, check_merged(_metadata, w, 15));
+	EXPECT_EQ(0, ask(w, 3, CMD_VERIFY));
+	EXPECT_EQ(0, ask(w, 2, CMD_VERIFY));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* Migrating the KSM page walks all its mappings: every one must follow. */
+TEST_F_TIMEOUT(ksm, migrate_merged_page, 90)
+{
+	struct ksm_world *w = &self->w;
+	struct pagemap_entry e;
+	int nodes[2], status, node, to, m, i;
+	void *page = w->base;
+	char report[2048];
+	__u64 before;
+
+	if (numa_usable_nodes(nodes, 2) < 2)
+		SKIP(return, "needs 2 NUMA nodes with memory for migration");
+	merge_all(_metadata, self, CMD_MERGEABLE);
+	/* ksmd holds page references while it scans: stop it (pages stay). */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
+	ASSERT_EQ(0, pagemap_get(w->crew->shared->pids[0],
+				 (unsigned long)page, &e));
+	before = e.pfn;
+	ASSERT_EQ(0, pages_node(w->crew->shared->pids[0], &page, 1, &node));
+	to = node == nodes[0] ? nodes[1] : nodes[0];
+	ASSERT_EQ(0, pages_move(w->crew->shared->pids[0], &page, 1, to,
+				&status)) TH_LOG("status %d", status);
+	EXPECT_EQ(to, status);
+	ASSERT_EQ(0, pagemap_get(w->crew->shared->pids[0],
+				 (unsigned long)page, &e));
+	EXPECT_NE(before, e.pfn);
+	/* One KSM page still: the migrated one, in every process. */
+	EXPECT_EQ(0, check_merged(_metadata, w, 7));
+	for (m = 0; m < w->nr; m++)
+		for (i = 0; i < PAGES; i++)
+			EXPECT_EQ(0, pagemap_get(w->crew->shared->pids[m],
+						 (unsigned long)w->base + i * page_size(),
+						 &e) || e.pfn == before);
+	for (m = 0; m < w->nr; m++)
+		EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_HARNESS_MAIN
