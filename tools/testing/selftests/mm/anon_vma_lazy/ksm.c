@@ -42,6 +42,8 @@
 #define CMD_WRITE0	'W'	/* COW-write page 0 with our own contents */
 #define CMD_VERIFY	'V'
 #define CMD_FORK	'F'	/* fork member "next" from this one */
+#define CMD_SPLIT	'S'	/* mprotect the middle quarter read-only */
+#define CMD_JOIN	'J'	/* and back: the VMA merges again */
 #define CMD_EXIT	'X'
 
 #ifndef PR_SET_MEMORY_MERGE
@@ -104,6 +106,13 @@ static __noreturn void member(struct ksm_world *w, int m)
 			break;
 		case CMD_UNMERGE:
 			ret = madvise(w->base, len, MADV_UNMERGEABLE) ? errno : 0;
+			break;
+		case CMD_SPLIT:
+		case CMD_JOIN:
+			ret = mprotect(w->base + PAGES / 4 * page_size(),
+				       PAGES / 4 * page_size(),
+				       cmd == CMD_SPLIT ? PROT_READ :
+				       PROT_READ | PROT_WRITE) ? errno : 0;
 			break;
 		case CMD_WRITE0:
 			tag_fill(w->base, page_size(), &own);
@@ -187,10 +196,20 @@ FIXTURE_TEARDOWN(ksm)
  */
 static int region_ksm_kb(struct ksm_world *w, int m, unsigned long *kb)
 {
+	unsigned long lo = (unsigned long)w->base, hi = lo + PAGES * page_size();
+	struct smaps_vma v[256];
 	char path[64];
+	int n, i;
 
 	snprintf(path, sizeof(path), "/proc/%d/smaps", w->crew->shared->pids[m]);
-	return smaps_field_kb(path, (unsigned long)w->base, "KSM", kb);
+	n = smaps_read_all(path, v, ARRAY_SIZE(v));
+	if (n < 0 || n > (int)ARRAY_SIZE(v))
+		return -1;
+	/* The region may be split into several VMAs. */
+	for (*kb = 0, i = 0; i < n; i++)
+		if (v[i].start >= lo && v[i].end <= hi)
+			*kb += v[i].ksm;
+	return 0;
 }
 
 /* Wait until @pages of member @m's region are merged. */
@@ -379,6 +398,48 @@ TEST_F_TIMEOUT(ksm, fork_after_merge_cow_in_child, 90)
 	EXPECT_EQ(0, check_merged(_metadata, w, 15));
 	EXPECT_EQ(0, ask(w, 3, CMD_VERIFY));
 	EXPECT_EQ(0, ask(w, 2, CMD_VERIFY));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* VMAs of the region in member @m. */
+static int region_vmas(struct ksm_world *w, int m)
+{
+	struct vma_extent v[8];
+	unsigned long lo = (unsigned long)w->base;
+
+	return vma_layout(w->crew->shared->pids[m], lo,
+			  lo + PAGES * page_size(), v, 8);
+}
+
+/*
+ * A merged range split by mprotect and joined again, then the processes
+ * exit one by one: the KSM page stays shared by exactly the survivors.
+ */
+TEST_F_TIMEOUT(ksm, merged_range_split_then_exits, 90)
+{
+	struct ksm_world *w = &self->w;
+	unsigned int alive = 7;
+	char report[2048];
+	int k, m;
+
+	merge_all(_metadata, self, CMD_MERGEABLE);
+	ASSERT_EQ(0, ask(w, 1, CMD_SPLIT));
+	EXPECT_EQ(3, region_vmas(w, 1));
+	EXPECT_EQ(0, check_merged(_metadata, w, alive));
+	ASSERT_EQ(0, ask(w, 1, CMD_JOIN));
+	EXPECT_EQ(1, region_vmas(w, 1));
+	EXPECT_EQ(0, check_merged(_metadata, w, alive));
+	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
+	for (k = 0; k < 2; k++) {
+		m = k == 0 ? 0 : 2;	/* the first, then the last */
+		ASSERT_EQ(0, crew_send(w->crew, m, CMD_EXIT));
+		ASSERT_EQ(0, crew_wait_exited(w->crew, m, WAIT_MS));
+		alive &= ~(1U << m);
+		EXPECT_EQ(0, check_merged(_metadata, w, alive))
+			TH_LOG("after P%d exited", m);
+	}
+	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
