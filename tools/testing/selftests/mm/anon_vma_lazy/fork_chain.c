@@ -620,7 +620,7 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 {
 	struct fault_race race = { 0 };
 	struct pagemap_entry e;
-	int status, children = 0, bad_children = 0, bad = 0;
+	int status, children = 0, bad_children = 0, bad = 0, fork_errno = 0;
 	unsigned int k;
 	char report[2048];
 	pthread_t thread;
@@ -635,8 +635,10 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 		pid = fork();
 		if (pid == 0)
 			_exit(race_child_verify(&race) ? 1 : 0);
-		if (pid < 0)
+		if (pid < 0) {
+			fork_errno = errno;
 			break;
+		}
 		children++;
 		if (reap_with_deadline(pid, WAIT_MS, &status) ||
 		    !WIFEXITED(status) || WEXITSTATUS(status))
@@ -646,6 +648,9 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 	ASSERT_EQ(NULL, ret);
 	TH_LOG("%d children forked while %d VMAs were faulted", children,
 	       RACE_REGIONS);
+	/* A failed fork is a failure, and a race with no child proves nothing. */
+	EXPECT_EQ(0, fork_errno);
+	EXPECT_LT(0, children);
 	EXPECT_EQ(0, bad_children);
 
 	/* All children are gone: every page is ours alone. */

@@ -291,13 +291,16 @@ static void faulted_next_to_unfaulted(struct __test_metadata *_metadata,
 				   MAP_NORESERVE, -1, 0));
 }
 
-TEST_F(merge, faulted_left_of_unfaulted_as_regular)
+/* The layout of a fresh VMA must be the layout of a regular one. */
+static void same_as_regular(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(merge) * self, enum walk_kind walk,
+			    bool faulted_left)
 {
 	char control[128], lazy[128], report[2048];
 
-	faulted_next_to_unfaulted(_metadata, self, NO_WALK, true, true,
+	faulted_next_to_unfaulted(_metadata, self, NO_WALK, faulted_left, true,
 				  control, sizeof(control));
-	faulted_next_to_unfaulted(_metadata, self, variant->walk, true, false,
+	faulted_next_to_unfaulted(_metadata, self, walk, faulted_left, false,
 				  lazy, sizeof(lazy));
 	TH_LOG("regular VMA: %s, fresh VMA: %s", control, lazy);
 	EXPECT_STREQ(control, lazy);
@@ -305,18 +308,14 @@ TEST_F(merge, faulted_left_of_unfaulted_as_regular)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+TEST_F(merge, faulted_left_of_unfaulted_as_regular)
+{
+	same_as_regular(_metadata, self, variant->walk, true);
+}
+
 TEST_F(merge, faulted_right_of_unfaulted_as_regular)
 {
-	char control[128], lazy[128], report[2048];
-
-	faulted_next_to_unfaulted(_metadata, self, NO_WALK, false, true,
-				  control, sizeof(control));
-	faulted_next_to_unfaulted(_metadata, self, variant->walk, false, false,
-				  lazy, sizeof(lazy));
-	TH_LOG("regular VMA: %s, fresh VMA: %s", control, lazy);
-	EXPECT_STREQ(control, lazy);
-	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
-		TH_LOG("kernel log / taint:\n%s", report);
+	same_as_regular(_metadata, self, variant->walk, false);
 }
 
 /*
