@@ -36,6 +36,8 @@
 #define WAIT_MS		30000
 
 #define CMD_MMAP	'm'	/* map and fill the region (a lazy VMA) */
+#define CMD_MMAP_OWN	'o'	/* the same with contents of our own */
+#define CMD_FILL	'f'	/* COW-write the common contents everywhere */
 #define CMD_MERGEABLE	'M'
 #define CMD_PRCTL	'P'	/* PR_SET_MEMORY_MERGE instead */
 #define CMD_UNMERGE	'U'
@@ -44,7 +46,13 @@
 #define CMD_FORK	'F'	/* fork member "next" from this one */
 #define CMD_SPLIT	'S'	/* mprotect the middle quarter read-only */
 #define CMD_JOIN	'J'	/* and back: the VMA merges again */
+#define CMD_MOVE_AWAY	'A'	/* mremap the region to AWAY pages further */
+#define CMD_MOVE_BACK	'B'
 #define CMD_EXIT	'X'
+
+/* The reserved range: the region, a gap, room for the moved region. */
+#define AWAY		(2 * PAGES)
+#define RESERVED	(3 * PAGES)
 
 #ifndef PR_SET_MEMORY_MERGE
 #define PR_SET_MEMORY_MERGE 67
@@ -52,16 +60,17 @@
 
 struct ksm_world {
 	struct crew *crew;
-	char *base;		/* the region: same address in every member */
+	char *base;		/* the reserved range: same in every member */
+	char *at[8];		/* where member m's region is (mremap moves it) */
 	int nr;			/* members */
 	bool wrote0[8];		/* member wrote its own page 0 */
 	bool forked[8];		/* member inherited its merged pages */
 };
 
 /* Every page of every member holds this, so all of them can merge. */
-static void fill_same(char *p)
+static void fill_same(char *p, __u32 owner)
 {
-	struct page_tag tag = { .owner = 77 };
+	struct page_tag tag = { .owner = owner };
 	int i;
 
 	for (i = 0; i < PAGES; i++)
@@ -74,7 +83,7 @@ static int verify(struct ksm_world *w, int m)
 	int i, bad = 0;
 
 	for (i = 0; i < PAGES; i++)
-		bad += !!tag_verify(w->base + i * page_size(), page_size(),
+		bad += !!tag_verify(w->at[m] + i * page_size(), page_size(),
 				    i == 0 && w->wrote0[m] ? &own : &same, NULL);
 	return bad;
 }
@@ -84,6 +93,7 @@ static __noreturn void member(struct ksm_world *w, int m)
 	size_t len = PAGES * page_size();
 	struct page_tag own = { .owner = 100 + m };
 	int cmd, ret, next = m + 1;
+	char *to;
 	pid_t pid;
 
 	for (;;) {
@@ -91,31 +101,45 @@ static __noreturn void member(struct ksm_world *w, int m)
 		ret = 0;
 		switch (cmd) {
 		case CMD_MMAP:
+		case CMD_MMAP_OWN:
 			if (mmap(w->base, len, PROT_READ | PROT_WRITE,
 				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
 				 0) != w->base)
 				ret = errno;
 			else
-				fill_same(w->base);
+				fill_same(w->base, cmd == CMD_MMAP ? 77 : 50);
+			break;
+		case CMD_FILL:
+			fill_same(w->at[m], 77);
+			w->wrote0[m] = false;
+			break;
+		case CMD_MOVE_AWAY:
+		case CMD_MOVE_BACK:
+			to = w->base + (cmd == CMD_MOVE_AWAY ? AWAY : 0) * page_size();
+			if (mremap(w->at[m], len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+				   to) != to)
+				ret = errno;
+			else
+				w->at[m] = to;
 			break;
 		case CMD_MERGEABLE:
-			ret = madvise(w->base, len, MADV_MERGEABLE) ? errno : 0;
+			ret = madvise(w->at[m], len, MADV_MERGEABLE) ? errno : 0;
 			break;
 		case CMD_PRCTL:
 			ret = prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) ? errno : 0;
 			break;
 		case CMD_UNMERGE:
-			ret = madvise(w->base, len, MADV_UNMERGEABLE) ? errno : 0;
+			ret = madvise(w->at[m], len, MADV_UNMERGEABLE) ? errno : 0;
 			break;
 		case CMD_SPLIT:
 		case CMD_JOIN:
-			ret = mprotect(w->base + PAGES / 4 * page_size(),
+			ret = mprotect(w->at[m] + PAGES / 4 * page_size(),
 				       PAGES / 4 * page_size(),
 				       cmd == CMD_SPLIT ? PROT_READ :
 				       PROT_READ | PROT_WRITE) ? errno : 0;
 			break;
 		case CMD_WRITE0:
-			tag_fill(w->base, page_size(), &own);
+			tag_fill(w->at[m], page_size(), &own);
 			w->wrote0[m] = true;
 			break;
 		case CMD_VERIFY:
@@ -154,7 +178,12 @@ FIXTURE(ksm) {
 	struct khealth health;
 };
 
-FIXTURE_SETUP(ksm)
+/*
+ * A crew of up to 4 members, @unrelated of them forked by the test itself
+ * (the others are forked by members later), and ksmd scanning fast.
+ */
+static void world_init(struct __test_metadata *_metadata, struct ksm_world *w,
+		       struct khealth *health, int unrelated)
 {
 	const char *missing = page_oracles_missing();
 	int m;
@@ -165,29 +194,41 @@ FIXTURE_SETUP(ksm)
 		SKIP(return, "%s", missing);
 	if (!ksm_available())
 		SKIP(return, "no KSM (CONFIG_KSM, /sys/kernel/mm/ksm)");
-	self->w.base = reserve_range(PAGES * page_size());
-	ASSERT_NE(NULL, self->w.base);
-	self->w.nr = 3;
-	self->w.crew = crew_create(4);
-	ASSERT_NE(NULL, self->w.crew);
-	/* Members 0..2: unrelated processes, all forked by the test. */
-	for (m = 0; m < self->w.nr; m++) {
-		pid = crew_fork(self->w.crew, m);
+	w->base = reserve_range(RESERVED * page_size());
+	ASSERT_NE(NULL, w->base);
+	for (m = 0; m < (int)ARRAY_SIZE(w->at); m++)
+		w->at[m] = w->base;
+	w->nr = unrelated;
+	w->crew = crew_create(4);
+	ASSERT_NE(NULL, w->crew);
+	for (m = 0; m < unrelated; m++) {
+		pid = crew_fork(w->crew, m);
 		if (pid == 0)
-			member(&self->w, m);
+			member(w, m);
 		ASSERT_LT(0, pid);
 	}
-	ASSERT_EQ(0, khealth_begin(&self->health, "ksm"));
+	ASSERT_EQ(0, khealth_begin(health, "ksm"));
 	ASSERT_EQ(0, ksm_start_fast());
+}
+
+static void world_destroy(struct ksm_world *w)
+{
+	crew_destroy(w->crew);
+	/* Stop ksmd and put every tunable back; the guard covers a kill. */
+	knob_restore_all();
+	if (w->base)
+		munmap(w->base, RESERVED * page_size());
+}
+
+FIXTURE_SETUP(ksm)
+{
+	/* Members 0..2: unrelated processes, all forked by the test. */
+	world_init(_metadata, &self->w, &self->health, 3);
 }
 
 FIXTURE_TEARDOWN(ksm)
 {
-	crew_destroy(self->w.crew);
-	/* Stop ksmd and put every tunable back; the guard covers a kill. */
-	knob_restore_all();
-	if (self->w.base)
-		munmap(self->w.base, PAGES * page_size());
+	world_destroy(&self->w);
 }
 
 /*
@@ -196,7 +237,7 @@ FIXTURE_TEARDOWN(ksm)
  */
 static int region_ksm_kb(struct ksm_world *w, int m, unsigned long *kb)
 {
-	unsigned long lo = (unsigned long)w->base, hi = lo + PAGES * page_size();
+	unsigned long lo = (unsigned long)w->at[m], hi = lo + PAGES * page_size();
 	struct smaps_vma v[256];
 	char path[64];
 	int n, i;
@@ -265,7 +306,7 @@ static int check_merged(struct __test_metadata *_metadata,
 		for (i = 0; i < PAGES; i++) {
 			bool own = i == 0 && w->wrote0[m];
 
-			if (pagemap_get(pid, (unsigned long)w->base + i * page_size(),
+			if (pagemap_get(pid, (unsigned long)w->at[m] + i * page_size(),
 					&e) || !e.present || e.file) {
 				TH_LOG("P%d page %d: present %d, bit 61 %d", m, i,
 				       e.present, e.file);
@@ -313,7 +354,7 @@ static int check_unmerged(struct __test_metadata *_metadata,
 		bad++;
 	}
 	for (i = 0; i < PAGES; i++) {
-		if (pagemap_get(pid, (unsigned long)w->base + i * page_size(),
+		if (pagemap_get(pid, (unsigned long)w->at[m] + i * page_size(),
 				&e) || !e.present || !e.exclusive || e.file ||
 		    kpagecount_get(e.pfn, &count) || count != 1) {
 			TH_LOG("P%d page %d: present %d exclusive %d bit 61 %d",
@@ -406,7 +447,7 @@ TEST_F_TIMEOUT(ksm, fork_after_merge_cow_in_child, 90)
 static int region_vmas(struct ksm_world *w, int m)
 {
 	struct vma_extent v[8];
-	unsigned long lo = (unsigned long)w->base;
+	unsigned long lo = (unsigned long)w->at[m];
 
 	return vma_layout(w->crew->shared->pids[m], lo,
 			  lo + PAGES * page_size(), v, 8);
@@ -444,43 +485,193 @@ TEST_F_TIMEOUT(ksm, merged_range_split_then_exits, 90)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+/*
+ * Migrate the KSM page through member @m's mapping (a walk of a KSM page
+ * that must reach every mapper) and check that every member in @mask
+ * follows: one KSM page still, at a new PFN, on the target node.
+ */
+static void migrate_ksm_page(struct __test_metadata *_metadata,
+			     struct ksm_world *w, int m, unsigned int mask,
+			     const int *nodes)
+{
+	pid_t pid = w->crew->shared->pids[m];
+	void *page = w->at[m] + (PAGES - 1) * page_size();
+	int status, node, to, q, i;
+	struct pagemap_entry e;
+	__u64 before;
+
+	/* ksmd holds page references while it scans: stop it (pages stay). */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
+	ASSERT_EQ(0, pagemap_get(pid, (unsigned long)page, &e));
+	before = e.pfn;
+	ASSERT_EQ(0, pages_node(pid, &page, 1, &node));
+	to = node == nodes[0] ? nodes[1] : nodes[0];
+	ASSERT_EQ(0, pages_move(pid, &page, 1, to, &status))
+		TH_LOG("P%d: move_pages status %d", m, status);
+	/* Where the page is now, not what the move reported. */
+	ASSERT_EQ(0, pages_node(pid, &page, 1, &node));
+	EXPECT_EQ(to, node);
+	ASSERT_EQ(0, pagemap_get(pid, (unsigned long)page, &e));
+	EXPECT_NE(before, e.pfn);
+	/* One KSM page still: the migrated one, in every process. */
+	EXPECT_EQ(0, check_merged(_metadata, w, mask));
+	for (q = 0; q < w->nr; q++) {
+		if (!(mask & (1U << q)))
+			continue;
+		for (i = 0; i < PAGES; i++)
+			EXPECT_EQ(0, pagemap_get(w->crew->shared->pids[q],
+						 (unsigned long)w->at[q] + i * page_size(),
+						 &e) || e.pfn == before)
+				TH_LOG("P%d page %d still at the old PFN", q, i);
+		EXPECT_EQ(0, ask(w, q, CMD_VERIFY));
+	}
+}
+
 /* Migrating the KSM page walks all its mappings: every one must follow. */
 TEST_F_TIMEOUT(ksm, migrate_merged_page, 90)
 {
-	struct ksm_world *w = &self->w;
-	struct pagemap_entry e;
-	int nodes[2], status, node, to, m, i;
-	void *page = w->base;
 	char report[2048];
-	__u64 before;
+	int nodes[2];
 
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	merge_all(_metadata, self, CMD_MERGEABLE);
-	/* ksmd holds page references while it scans: stop it (pages stay). */
-	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
-	ASSERT_EQ(0, pagemap_get(w->crew->shared->pids[0],
-				 (unsigned long)page, &e));
-	before = e.pfn;
-	ASSERT_EQ(0, pages_node(w->crew->shared->pids[0], &page, 1, &node));
-	to = node == nodes[0] ? nodes[1] : nodes[0];
-	ASSERT_EQ(0, pages_move(w->crew->shared->pids[0], &page, 1, to,
-				&status)) TH_LOG("status %d", status);
-	EXPECT_EQ(to, status);
-	ASSERT_EQ(0, pagemap_get(w->crew->shared->pids[0],
-				 (unsigned long)page, &e));
-	EXPECT_NE(before, e.pfn);
-	/* One KSM page still: the migrated one, in every process. */
-	EXPECT_EQ(0, check_merged(_metadata, w, 7));
-	for (m = 0; m < w->nr; m++)
-		for (i = 0; i < PAGES; i++)
-			EXPECT_EQ(0, pagemap_get(w->crew->shared->pids[m],
-						 (unsigned long)w->base + i * page_size(),
-						 &e) || e.pfn == before);
-	for (m = 0; m < w->nr; m++)
-		EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+	migrate_ksm_page(_metadata, &self->w, 0, 7, nodes);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * mremap of a merged range: the kernel unmerges the moved pages (they
+ * must not turn up as KSM pages at the new place) and ksmd merges them
+ * again once they are back. Under the series the moved VMA's pages find
+ * their address from vm_start - vm_pgoff, which mremap rewrites.
+ */
+TEST_F_TIMEOUT(ksm, merged_range_mremap_away_and_back, 90)
+{
+	struct ksm_world *w = &self->w;
+	char report[2048];
+
+	merge_all(_metadata, self, CMD_MERGEABLE);
+	/* No remerge behind our back while P1 is away. */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
+	ASSERT_EQ(0, ask(w, 1, CMD_MOVE_AWAY));
+	w->at[1] = w->base + AWAY * page_size();
+	EXPECT_EQ(1, region_vmas(w, 1));
+	EXPECT_EQ(0, check_unmerged(_metadata, w, 1));
+	EXPECT_EQ(0, check_merged(_metadata, w, 5));
+	ASSERT_EQ(0, ask(w, 1, CMD_MOVE_BACK));
+	w->at[1] = w->base;
+	EXPECT_EQ(1, region_vmas(w, 1));
+	EXPECT_EQ(0, check_unmerged(_metadata, w, 1));
+	ASSERT_EQ(0, ksm_start_fast());
+	ASSERT_EQ(0, wait_merged(w, 1, PAGES))
+		TH_LOG("P1: pages not merged again within %d ms", MERGE_MS);
+	EXPECT_EQ(0, check_merged(_metadata, w, 7));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * ksm_tree: a lazy process P0 next to a fork chain P1 -> P2 -> P3. P1 maps
+ * its region with contents of its own and forks; then every process of the
+ * chain COW-writes the common contents (P1 and P2 copy, P3 reuses the page
+ * it inherited from P1), so KSM merges pages of a lazy VMA, of an upgraded
+ * one (P1) and of inherited (PARENT-typed) ones into one page. The chain
+ * then exits in the variant's order, the KSM page staying shared by
+ * exactly the survivors.
+ */
+FIXTURE(ksm_tree) {
+	struct ksm_world w;
+	struct khealth health;
+};
+
+FIXTURE_VARIANT(ksm_tree) {
+	int exit_order[3];
+};
+
+FIXTURE_VARIANT_ADD(ksm_tree, root_first) {
+	.exit_order = { 1, 2, 3 },
+};
+
+FIXTURE_VARIANT_ADD(ksm_tree, leaf_first) {
+	.exit_order = { 3, 2, 1 },
+};
+
+FIXTURE_VARIANT_ADD(ksm_tree, middle_first) {
+	.exit_order = { 2, 3, 1 },
+};
+
+FIXTURE_VARIANT_ADD(ksm_tree, middle_then_root) {
+	.exit_order = { 2, 1, 3 },
+};
+
+FIXTURE_SETUP(ksm_tree)
+{
+	/* P0 and P1 unrelated; P1 forks P2, P2 forks P3. */
+	world_init(_metadata, &self->w, &self->health, 2);
+}
+
+FIXTURE_TEARDOWN(ksm_tree)
+{
+	world_destroy(&self->w);
+}
+
+static void cow_identical_then_exits(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(ksm_tree) * self,
+				     const int *exit_order, const int *nodes)
+{
+	struct ksm_world *w = &self->w;
+	unsigned int alive = 15;
+	char report[2048];
+	int k, m;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
+	ASSERT_EQ(0, ask(w, 1, CMD_MMAP_OWN));
+	ASSERT_EQ(0, ask(w, 1, CMD_FORK));
+	ASSERT_EQ(0, ask(w, 2, CMD_FORK));
+	w->nr = 4;
+	for (m = 1; m < w->nr; m++)
+		ASSERT_EQ(0, ask(w, m, CMD_FILL));
+	for (m = 0; m < w->nr; m++)
+		ASSERT_EQ(0, ask(w, m, CMD_MERGEABLE));
+	for (m = 0; m < w->nr; m++)
+		ASSERT_EQ(0, wait_merged(w, m, PAGES))
+			TH_LOG("P%d: pages not merged within %d ms", m, MERGE_MS);
+	EXPECT_EQ(0, check_merged(_metadata, w, alive));
+	for (m = 0; m < w->nr; m++)
+		EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+	/* Through the leaf's mapping: the page P3 inherited from P1. */
+	if (nodes)
+		migrate_ksm_page(_metadata, w, 3, alive, nodes);
+	for (k = 0; k < 3; k++) {
+		m = exit_order[k];
+		ASSERT_EQ(0, crew_send(w->crew, m, CMD_EXIT));
+		ASSERT_EQ(0, crew_wait_exited(w->crew, m, WAIT_MS));
+		alive &= ~(1U << m);
+		EXPECT_EQ(0, check_merged(_metadata, w, alive))
+			TH_LOG("after P%d exited", m);
+		if (nodes && k < 2)
+			migrate_ksm_page(_metadata, w, 0, alive, nodes);
+	}
+	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_F_TIMEOUT(ksm_tree, cow_identical_merge_then_exits, 90)
+{
+	cow_identical_then_exits(_metadata, self, variant->exit_order, NULL);
+}
+
+/* The same with the KSM page migrated through each survivor in turn. */
+TEST_F_TIMEOUT(ksm_tree, cow_identical_merge_migrate_then_exits, 120)
+{
+	int nodes[2];
+
+	if (numa_usable_nodes(nodes, 2) < 2)
+		SKIP(return, "needs 2 NUMA nodes with memory for migration");
+	cow_identical_then_exits(_metadata, self, variant->exit_order, nodes);
 }
 
 TEST_HARNESS_MAIN
