@@ -29,6 +29,7 @@ categories_builtin='
 	split:split
 	merge:merge
 	ksm:ksm
+	migrate:migrate
 	accounting:accounting
 '
 

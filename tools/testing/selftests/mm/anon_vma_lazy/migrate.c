@@ -1,0 +1,1177 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * migrate: page migration finds every mapping of anonymous pages of lazy,
+ * upgraded and inherited (PARENT-typed) VMAs, base pages and THPs, and
+ * survives the mappings changing under it.
+ *
+ * Migration unmaps a folio through rmap, copies it and maps the copy back
+ * through rmap: a mapping the walk misses keeps the old PFN (freed memory
+ * then) or is left as a migration entry. Under ANON_VMA_LAZY a lazy folio's
+ * mapping is a root VMA, found again from vm_start - vm_pgoff; the series'
+ * reviewers doubted that migration handles it and that it is safe against
+ * the VMA being torn down meanwhile.
+ *
+ * The fork_chain and split tests already migrate every page of every member
+ * of their scenarios (chains, trees, from the root, a middle process and a
+ * leaf, after splits and merges, after the parent of a PARENT-typed VMA
+ * exited) and ksm migrates KSM pages. This binary covers what those do not:
+ *
+ *   migrate        move_pages with and without MPOL_MF_MOVE_ALL and mbind
+ *                  of a whole and of part of a lazy VMA; shared pages of a
+ *                  fork, also after the parent exited; COWed pages of a
+ *                  MAP_PRIVATE file mapping.
+ *   migrate_thp    a PMD-mapped THP, a THP PTE-mapped by a partial
+ *                  mprotect, a THP shared with a child that COWed one
+ *                  subpage.
+ *   migrate_race   a process migrating another's pages in a loop while that
+ *                  one munmaps, splits by mprotect, forks or lets sharers
+ *                  exit; every process ends within its deadline, none
+ *                  stuck in D state, contents intact, kernel log clean.
+ *
+ * After every migration the nodes are queried again (move_pages status is
+ * not trusted), every mapper must see the new PFN in its pagemap, contents,
+ * the exclusive bit and kpagecount are as before. A page that stays where
+ * it was is a FAIL; fewer than two memory nodes is a SKIP.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <linux/mempolicy.h>
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+#include "../../kselftest_harness.h"
+#include "rmap_util.h"
+
+#define PAGES		32
+#define MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
+#define WAIT_MS		30000
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
+
+#define CMD_MMAP	'm'	/* map the region and write every page */
+#define CMD_MMAP_THP	'h'	/* the same, MADV_HUGEPAGE first */
+#define CMD_MMAP_FILE	'f'	/* MAP_PRIVATE of the test's file */
+#define CMD_MMAP_SMALL	's'	/* CMD_MMAP_THP, but fault small pages */
+#define CMD_COLLAPSE	'C'	/* MADV_COLLAPSE the region */
+#define CMD_WRITE	'W'	/* COW-write pages [first, last) */
+#define CMD_RDONLY	'R'	/* mprotect pages [first, last) read-only */
+#define CMD_MBIND	'B'	/* mbind pages [first, last) to node, moving */
+#define CMD_VERIFY	'V'
+#define CMD_FORK	'F'	/* fork member m + 1 */
+#define CMD_EXIT	'X'
+
+/* Contents of the file behind the MAP_PRIVATE mapping. */
+#define FILE_OWNER	90
+
+/* What the controller tells a member about its next command. */
+struct mig_params {
+	int first, last;
+	int node;
+};
+
+struct mig_world {
+	struct crew *crew;
+	char *reserved;
+	size_t reserved_len;
+	char *addr;		/* the region, at the same place in every member */
+	int nr_pages;
+	int memfd;		/* the file of CMD_MMAP_FILE */
+	struct mig_params *params;	/* shared with the members */
+	/* Member side: what its region holds (copied by fork). */
+	struct page_tag model[MAX_PAGES];
+};
+
+static char *page_at(struct mig_world *w, int i)
+{
+	return w->addr + (size_t)i * page_size();
+}
+
+static void fill(struct mig_world *w, int first, int last, __u32 owner)
+{
+	int i;
+
+	for (i = first; i < last; i++) {
+		w->model[i] = (struct page_tag){ .owner = owner, .index = i };
+		tag_fill(page_at(w, i), page_size(), &w->model[i]);
+	}
+}
+
+static int verify(struct mig_world *w)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < w->nr_pages; i++)
+		bad += !!tag_verify(page_at(w, i), page_size(), &w->model[i],
+				    NULL);
+	return bad;
+}
+
+static int map_region(struct mig_world *w, char cmd)
+{
+	size_t len = (size_t)w->nr_pages * page_size();
+	int i;
+
+	if (cmd == CMD_MMAP_FILE) {
+		if (mmap(w->addr, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_FIXED, w->memfd, 0) != w->addr)
+			return errno;
+		/* Read-fault every page: page cache pages, bit 61 set. */
+		for (i = 0; i < w->nr_pages; i++)
+			w->model[i] = (struct page_tag){ .owner = FILE_OWNER,
+							 .index = i };
+		return verify(w);
+	}
+	if (mmap(w->addr, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != w->addr)
+		return errno;
+	if (cmd == CMD_MMAP_THP && madvise(w->addr, len, MADV_HUGEPAGE))
+		return errno;
+	if (cmd == CMD_MMAP_SMALL && madvise(w->addr, len, MADV_NOHUGEPAGE))
+		return errno;
+	fill(w, 0, w->nr_pages, 0);
+	/* Collapsible once the small pages are there. */
+	if (cmd == CMD_MMAP_SMALL && madvise(w->addr, len, MADV_HUGEPAGE))
+		return errno;
+	return 0;
+}
+
+static long set_mbind(char *addr, size_t len, int node, unsigned int flags)
+{
+	unsigned long mask = 1UL << node;
+
+	return syscall(SYS_mbind, addr, len, MPOL_BIND, &mask,
+		       8 * sizeof(mask), flags);
+}
+
+static __noreturn void member(struct mig_world *w, int m)
+{
+	struct mig_params *p = w->params;
+	int cmd, ret;
+	pid_t pid;
+
+	for (;;) {
+		cmd = crew_next(w->crew, m, 2 * WAIT_MS);
+		ret = 0;
+		switch (cmd) {
+		case CMD_MMAP:
+		case CMD_MMAP_THP:
+		case CMD_MMAP_SMALL:
+		case CMD_MMAP_FILE:
+			ret = map_region(w, cmd);
+			break;
+		case CMD_COLLAPSE:
+			ret = madvise(w->addr, (size_t)w->nr_pages * page_size(),
+				      MADV_COLLAPSE) ? errno : 0;
+			break;
+		case CMD_WRITE:
+			fill(w, p->first, p->last, 100 + m);
+			break;
+		case CMD_RDONLY:
+			ret = mprotect(page_at(w, p->first),
+				       (size_t)(p->last - p->first) * page_size(),
+				       PROT_READ) ? errno : 0;
+			break;
+		case CMD_MBIND:
+			ret = set_mbind(page_at(w, p->first),
+					(size_t)(p->last - p->first) * page_size(),
+					p->node, MPOL_MF_MOVE | MPOL_MF_STRICT) ?
+				errno : 0;
+			break;
+		case CMD_VERIFY:
+			ret = verify(w);
+			break;
+		case CMD_FORK:
+			pid = crew_fork(w->crew, m + 1);
+			if (pid == 0)
+				member(w, m + 1);
+			ret = pid < 0 ? -pid : 0;
+			break;
+		case CMD_EXIT:
+			_exit(0);
+		default:
+			_exit(3);	/* the controller is gone */
+		}
+		crew_reply(w->crew, m, ret);
+	}
+}
+
+/* Send @cmd to member @m and return its answer (or -errno). */
+static int ask(struct mig_world *w, int m, char cmd)
+{
+	int ret, status;
+
+	ret = crew_send(w->crew, m, cmd);
+	if (!ret)
+		ret = crew_collect(w->crew, m, WAIT_MS, &status);
+	return ret ? ret : status;
+}
+
+static int ask_range(struct mig_world *w, int m, char cmd, int first,
+		     int last)
+{
+	w->params->first = first;
+	w->params->last = last;
+	return ask(w, m, cmd);
+}
+
+static pid_t pid_of(struct mig_world *w, int m)
+{
+	return w->crew->shared->pids[m];
+}
+
+/* The file behind CMD_MMAP_FILE (shmem): every page tagged. */
+static int make_file(int nr_pages)
+{
+	struct page_tag tag = { .owner = FILE_OWNER };
+	char *page = malloc(page_size());
+	int fd = memfd_create("avl_migrate", MFD_CLOEXEC);
+	int i;
+
+	if (fd < 0 || !page || ftruncate(fd, nr_pages * page_size()))
+		goto fail;
+	for (i = 0; i < nr_pages; i++) {
+		tag.index = i;
+		tag_fill(page, page_size(), &tag);
+		if (pwrite(fd, page, page_size(), i * page_size()) !=
+		    (ssize_t)page_size())
+			goto fail;
+	}
+	free(page);
+	return fd;
+fail:
+	free(page);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/*
+ * The common set-up: oracles and two nodes, a reserved range with the
+ * region @nr_pages long at an @align-aligned address in it, the file, a
+ * crew with member 0 forked.
+ */
+static void world_init(struct __test_metadata *_metadata, struct mig_world *w,
+		       int *nodes, struct khealth *health, int nr_pages,
+		       size_t align)
+{
+	const char *missing = page_oracles_missing();
+	unsigned long a;
+	pid_t pid;
+
+	report_environment_once();
+	w->memfd = -1;
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (numa_usable_nodes(nodes, 2) < 2)
+		SKIP(return, "needs 2 NUMA nodes with memory for migration");
+	w->nr_pages = nr_pages;
+	w->reserved_len = (size_t)nr_pages * page_size() + align;
+	w->reserved = reserve_range(w->reserved_len);
+	ASSERT_NE(NULL, w->reserved);
+	a = ((unsigned long)w->reserved + align - 1) & ~(align - 1);
+	w->addr = (char *)a;
+	w->params = shared_area(sizeof(*w->params));
+	ASSERT_NE(NULL, w->params);
+	w->memfd = make_file(nr_pages);
+	ASSERT_LE(0, w->memfd);
+	w->crew = crew_create(3);
+	ASSERT_NE(NULL, w->crew);
+	pid = crew_fork(w->crew, 0);
+	if (pid == 0)
+		member(w, 0);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, khealth_begin(health, "migrate"));
+}
+
+static void world_destroy(struct mig_world *w)
+{
+	crew_destroy(w->crew);
+	knob_restore_all();
+	if (w->reserved)
+		munmap(w->reserved, w->reserved_len);
+	if (w->params)
+		munmap(w->params, sizeof(*w->params));
+	if (w->memfd >= 0)
+		close(w->memfd);
+}
+
+/* ---- oracles ------------------------------------------------------------ */
+
+/* Pagemap entries of pages [0, count) of member @m (or of @pid). */
+static int read_entries(pid_t pid, const char *addr, int count,
+			struct pagemap_entry *e)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (pagemap_get(pid, (unsigned long)addr + i * page_size(),
+				&e[i]) || !e[i].present || !e[i].pfn)
+			return -1;
+	return 0;
+}
+
+static void addrs_of(const char *addr, int first, int last, void **pages)
+{
+	int i;
+
+	for (i = first; i < last; i++)
+		pages[i - first] = (void *)(addr + (size_t)i * page_size());
+}
+
+/*
+ * Pages [first, last) of @pid on @node, queried afterwards with
+ * move_pages: the number that are not (each logged).
+ */
+static int count_off_node(struct __test_metadata *_metadata, pid_t pid,
+			  const char *addr, int first, int last, int node)
+{
+	static void *pages[MAX_PAGES];
+	static int status[MAX_PAGES];
+	int i, bad = 0, logged = 0;
+
+	addrs_of(addr, first, last, pages);
+	if (pages_node(pid, pages, last - first, status))
+		return last - first;
+	for (i = 0; i < last - first; i++) {
+		if (status[i] == node)
+			continue;
+		if (logged++ < 4)
+			TH_LOG("pid %d page %d on node %d, want %d", pid,
+			       first + i, status[i], node);
+		bad++;
+	}
+	return bad;
+}
+
+/* raw move_pages of pages [first, last) with MPOL_MF_@flags. */
+static long move_range(pid_t pid, const char *addr, int first, int last,
+		       int node, int flags, int *status)
+{
+	static void *pages[MAX_PAGES];
+	static int target[MAX_PAGES];
+	int i;
+
+	addrs_of(addr, first, last, pages);
+	for (i = 0; i < last - first; i++)
+		target[i] = node;
+	return syscall(SYS_move_pages, pid, last - first, pages, target,
+		       status, flags);
+}
+
+static int other_node(const int *nodes, int node)
+{
+	return node == nodes[0] ? nodes[1] : nodes[0];
+}
+
+/* Node of page @i of @pid, or a negative errno. */
+static int node_of(pid_t pid, const char *addr, int i)
+{
+	void *page = (void *)(addr + (size_t)i * page_size());
+	int status;
+
+	if (pages_node(pid, &page, 1, &status))
+		return -errno;
+	return status;
+}
+
+/* ---- migrate: base pages ------------------------------------------------ */
+
+FIXTURE(migrate) {
+	struct mig_world w;
+	int nodes[2];
+	struct khealth health;
+};
+
+FIXTURE_SETUP(migrate)
+{
+	world_init(_metadata, &self->w, self->nodes, &self->health, PAGES,
+		   page_size());
+}
+
+FIXTURE_TEARDOWN(migrate)
+{
+	world_destroy(&self->w);
+}
+
+static void check_log(struct __test_metadata *_metadata, struct khealth *h)
+{
+	char report[2048];
+
+	EXPECT_EQ(0, khealth_check(h, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * Pages [first, last) of member @m were migrated to @node: they are there,
+ * at PFNs other than @before, exclusive as before, mapped once (or
+ * @mappers times), and every member in @sharers maps the same new PFNs.
+ */
+static void check_moved(struct __test_metadata *_metadata,
+			struct mig_world *w, int m, int first, int last,
+			int node, const struct pagemap_entry *before,
+			unsigned int sharers)
+{
+	static struct pagemap_entry now[MAX_PAGES], other[MAX_PAGES];
+	int i, q, mappers = 1 + __builtin_popcount(sharers), mappers_seen;
+	__u64 count, flags;
+
+	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, m), w->addr, first,
+				    last, node));
+	ASSERT_EQ(0, read_entries(pid_of(w, m), w->addr, w->nr_pages, now));
+	for (i = first; i < last; i++) {
+		EXPECT_NE(before[i].pfn, now[i].pfn)
+			TH_LOG("P%d page %d kept its PFN", m, i);
+		EXPECT_EQ(before[i].exclusive, now[i].exclusive);
+		EXPECT_EQ(before[i].file, now[i].file);
+		ASSERT_EQ(0, kpagecount_get(now[i].pfn, &count));
+		ASSERT_EQ(0, kpageflags_get(now[i].pfn, &flags));
+		/*
+		 * A page of a large folio may count the folio's average
+		 * (kernels without CONFIG_PAGE_MAPCOUNT): exact only for
+		 * small ones.
+		 */
+		if (flags & BIT_ULL(KPF_BIT_THP))
+			mappers_seen = count ? mappers : 0;
+		else
+			mappers_seen = count;
+		EXPECT_EQ(mappers, mappers_seen) TH_LOG("P%d page %d", m, i);
+	}
+	for (q = 0; q < 3; q++) {
+		if (!(sharers & (1U << q)))
+			continue;
+		ASSERT_EQ(0, read_entries(pid_of(w, q), w->addr, w->nr_pages,
+					  other));
+		for (i = first; i < last; i++)
+			EXPECT_EQ(now[i].pfn, other[i].pfn)
+				TH_LOG("page %d: P%d at %#llx, P%d at %#llx", i,
+				       m, (unsigned long long)now[i].pfn, q,
+				       (unsigned long long)other[i].pfn);
+		EXPECT_EQ(0, ask(w, q, CMD_VERIFY));
+	}
+	EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+}
+
+/*
+ * A never-forked (lazy) region: move_pages without MOVE_ALL moves all its
+ * pages (they are exclusive), and back with MOVE_ALL.
+ */
+TEST_F_TIMEOUT(migrate, lazy_pages_move_pages, 60)
+{
+	static struct pagemap_entry before[PAGES];
+	static int status[PAGES];
+	struct mig_world *w = &self->w;
+	int node, to, k;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
+	node = node_of(pid_of(w, 0), w->addr, 0);
+	ASSERT_LE(0, node);
+	for (k = 0; k < 2; k++) {
+		ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, before));
+		to = other_node(self->nodes, node);
+		ASSERT_EQ(0, move_range(pid_of(w, 0), w->addr, 0, PAGES, to,
+					k ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
+					status)) TH_LOG("move_pages: %m");
+		check_moved(_metadata, w, 0, 0, PAGES, to, before, 0);
+		node = to;
+	}
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * mbind(MPOL_MF_MOVE) of a whole lazy region, then of its middle: the
+ * second one splits the VMA in three (the policies differ), and the pages
+ * of the middle piece migrate out of a VMA that is now a split piece.
+ */
+TEST_F_TIMEOUT(migrate, lazy_pages_mbind_whole_then_part, 60)
+{
+	struct mig_world *w = &self->w;
+	unsigned long lo = (unsigned long)w->addr;
+	struct vma_extent v[4];
+	int node, to;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
+	node = node_of(pid_of(w, 0), w->addr, 0);
+	ASSERT_LE(0, node);
+	to = other_node(self->nodes, node);
+
+	w->params->node = to;
+	ASSERT_EQ(0, ask_range(w, 0, CMD_MBIND, 0, PAGES)) TH_LOG("mbind");
+	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 0), w->addr, 0,
+				    PAGES, to));
+	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+
+	w->params->node = node;
+	ASSERT_EQ(0, ask_range(w, 0, CMD_MBIND, PAGES / 4, 3 * PAGES / 4))
+		TH_LOG("mbind");
+	EXPECT_EQ(3, vma_layout(pid_of(w, 0), lo, lo + PAGES * page_size(),
+				v, 4));
+	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 0), w->addr,
+				    PAGES / 4, 3 * PAGES / 4, node));
+	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 0), w->addr, 0,
+				    PAGES / 4, to));
+	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * After fork (the parent's VMA upgraded, the child's inherited) and a COW
+ * write of the first quarter in the child: move_pages without MOVE_ALL
+ * moves only the pages a process maps alone; with MOVE_ALL the shared ones
+ * move too and both processes see them at the new place. Then the parent
+ * exits and the child's pages, in a VMA whose parent is gone, move again.
+ */
+TEST_F_TIMEOUT(migrate, shared_pages_then_parent_exit, 60)
+{
+	static struct pagemap_entry before[PAGES], now[PAGES];
+	static int status[PAGES];
+	struct mig_world *w = &self->w;
+	int node, to, i;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
+	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
+	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, PAGES / 4));
+	node = node_of(pid_of(w, 0), w->addr, PAGES - 1);
+	ASSERT_LE(0, node);
+	to = other_node(self->nodes, node);
+
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, before));
+	EXPECT_LE(0, move_range(pid_of(w, 0), w->addr, 0, PAGES, to,
+				MPOL_MF_MOVE, status));
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, now));
+	for (i = 0; i < PAGES; i++) {
+		bool shared = i >= PAGES / 4;
+
+		EXPECT_EQ(!shared, now[i].exclusive) TH_LOG("page %d", i);
+		EXPECT_EQ(shared ? node : to, node_of(pid_of(w, 0), w->addr, i))
+			TH_LOG("page %d (shared %d) after MPOL_MF_MOVE", i,
+			       shared);
+	}
+
+	/* MOVE_ALL from the child: its own pages and the shared ones. */
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
+	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, PAGES / 4, PAGES, to,
+				MPOL_MF_MOVE_ALL, status));
+	check_moved(_metadata, w, 1, PAGES / 4, PAGES, to, before, 1);
+
+	ASSERT_EQ(0, crew_send(w->crew, 0, CMD_EXIT));
+	ASSERT_EQ(0, crew_wait_exited(w->crew, 0, WAIT_MS));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
+	for (i = 0; i < PAGES; i++)
+		EXPECT_TRUE(before[i].exclusive) TH_LOG("page %d", i);
+	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, 0, PAGES, node,
+				MPOL_MF_MOVE, status));
+	check_moved(_metadata, w, 1, 0, PAGES, node, before, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * MAP_PRIVATE of a file (shmem, via memfd): the written pages are
+ * anonymous COW copies inside a file VMA (bit 61 clear), the others page
+ * cache (bit 61 set). The region is split by mprotect, forked, and the
+ * child COWs part of the copies again; migrating the parent's copies
+ * must move the child's shared ones with them.
+ */
+TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
+{
+	static struct pagemap_entry before[PAGES], now[PAGES];
+	static int status[PAGES];
+	struct mig_world *w = &self->w;
+	int node, to, i;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_FILE));
+	ASSERT_EQ(0, ask_range(w, 0, CMD_WRITE, 0, PAGES / 2));
+	ASSERT_EQ(0, ask_range(w, 0, CMD_RDONLY, 3 * PAGES / 4, PAGES));
+	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
+	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, PAGES / 4));
+
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, before));
+	for (i = 0; i < PAGES; i++)
+		EXPECT_EQ(i >= PAGES / 2, before[i].file) TH_LOG("page %d", i);
+	node = node_of(pid_of(w, 0), w->addr, PAGES / 2 - 1);
+	ASSERT_LE(0, node);
+	to = other_node(self->nodes, node);
+
+	/* Parent: its own copies [0, 1/4) and the shared ones [1/4, 1/2). */
+	ASSERT_EQ(0, move_range(pid_of(w, 0), w->addr, 0, PAGES / 2, to,
+				MPOL_MF_MOVE_ALL, status));
+	check_moved(_metadata, w, 0, 0, PAGES / 4, to, before, 0);
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, now));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
+	for (i = PAGES / 4; i < PAGES / 2; i++)
+		EXPECT_EQ(now[i].pfn, before[i].pfn) TH_LOG("page %d", i);
+	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 1), w->addr,
+				    PAGES / 4, PAGES / 2, to));
+	for (i = 0; i < PAGES; i++)
+		EXPECT_EQ(i >= PAGES / 2, before[i].file) TH_LOG("page %d", i);
+
+	/* The parent exits; the child's copies move on their own. */
+	ASSERT_EQ(0, crew_send(w->crew, 0, CMD_EXIT));
+	ASSERT_EQ(0, crew_wait_exited(w->crew, 0, WAIT_MS));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
+	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, 0, PAGES / 2, node,
+				MPOL_MF_MOVE, status));
+	check_moved(_metadata, w, 1, 0, PAGES / 2, node, before, 0);
+	check_log(_metadata, &self->health);
+}
+
+/* ---- migrate_thp -------------------------------------------------------- */
+
+FIXTURE(migrate_thp) {
+	struct mig_world w;
+	int nodes[2];
+	int thp_pages;
+	struct khealth health;
+};
+
+FIXTURE_SETUP(migrate_thp)
+{
+	unsigned long pmd_size;
+	char mode[64];
+
+	if (read_ulong(THP_SYSFS "/hpage_pmd_size", &pmd_size) ||
+	    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
+		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
+	self->thp_pages = pmd_size / page_size();
+	if (self->thp_pages > MAX_PAGES)
+		SKIP(return, "PMD size %lu needs more than %d pages", pmd_size,
+		     MAX_PAGES);
+	world_init(_metadata, &self->w, self->nodes, &self->health,
+		   self->thp_pages, pmd_size);
+	if (strstr(mode, "[never]"))
+		ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
+}
+
+FIXTURE_TEARDOWN(migrate_thp)
+{
+	world_destroy(&self->w);
+}
+
+/* kB of AnonHugePages of the region's VMA in member @m. */
+static long anon_huge_kb(struct mig_world *w, int m)
+{
+	char path[64];
+	unsigned long kb;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid_of(w, m));
+	if (smaps_field_kb(path, (unsigned long)w->addr, "AnonHugePages", &kb))
+		return -1;
+	return kb;
+}
+
+/* Map the THP region in member 0; SKIP when no huge page was available. */
+static void map_thp(struct __test_metadata *_metadata, struct mig_world *w)
+{
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_THP));
+	if (anon_huge_kb(w, 0) * 1024 != (long)(w->nr_pages * page_size()))
+		SKIP(return, "no huge page could be allocated (fragmented memory)");
+}
+
+/* The pages of member @m form one THP: contiguous PFNs, KPF_THP. */
+static int is_one_thp(struct mig_world *w, int m, int first, int last)
+{
+	static struct pagemap_entry e[MAX_PAGES];
+	__u64 flags;
+	int i;
+
+	if (read_entries(pid_of(w, m), w->addr, w->nr_pages, e) ||
+	    kpageflags_get(e[first].pfn, &flags) ||
+	    !(flags & BIT_ULL(KPF_BIT_THP)))
+		return 0;
+	for (i = first; i < last; i++)
+		if (e[i].pfn != e[first].pfn + (i - first))
+			return 0;
+	return 1;
+}
+
+/*
+ * Migrate the whole region of member @m to the other node and check the
+ * pages, the sharers in @sharers and whether the THP survived.
+ */
+static void migrate_thp_region(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(migrate_thp) * self, int m,
+			       int first, int last, unsigned int sharers)
+{
+	static struct pagemap_entry before[MAX_PAGES];
+	static int status[MAX_PAGES];
+	struct mig_world *w = &self->w;
+	int node, to, was_thp = is_one_thp(w, m, first, last);
+
+	node = node_of(pid_of(w, m), w->addr, first);
+	ASSERT_LE(0, node);
+	to = other_node(self->nodes, node);
+	ASSERT_EQ(0, read_entries(pid_of(w, m), w->addr, w->nr_pages, before));
+	ASSERT_EQ(0, move_range(pid_of(w, m), w->addr, first, last, to,
+				MPOL_MF_MOVE_ALL, status)) TH_LOG("%m");
+	check_moved(_metadata, w, m, first, last, to, before, sharers);
+	/* The kernel may split a THP it cannot allocate on the target. */
+	if (was_thp && !is_one_thp(w, m, first, last))
+		TH_LOG("note: the THP was split by migration");
+}
+
+/* A PMD-mapped THP of a lazy VMA moves as one and stays PMD-mapped. */
+TEST_F_TIMEOUT(migrate_thp, pmd_mapped, 60)
+{
+	struct mig_world *w = &self->w;
+
+	map_thp(_metadata, w);
+	ASSERT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
+	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
+	if (is_one_thp(w, 0, 0, w->nr_pages))
+		EXPECT_EQ((long)(w->nr_pages * page_size() / 1024),
+			  anon_huge_kb(w, 0));
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * mprotect of one subpage splits the VMA in three and the PMD into PTEs:
+ * the large folio is now mapped by PTEs of three VMAs (three pieces of a
+ * lazy VMA under the series), all of which the walk must find.
+ */
+TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
+{
+	struct mig_world *w = &self->w;
+	struct vma_extent v[4];
+	unsigned long lo = (unsigned long)w->addr;
+
+	map_thp(_metadata, w);
+	ASSERT_EQ(0, ask_range(w, 0, CMD_RDONLY, 100, 101));
+	EXPECT_EQ(3, vma_layout(pid_of(w, 0), lo,
+				lo + w->nr_pages * page_size(), v, 4));
+	EXPECT_EQ(0, anon_huge_kb(w, 0));
+	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * A THP shared with a child that COW-wrote one subpage (the child's PMD is
+ * split; it maps the rest by PTEs): migrating from the parent moves every
+ * shared subpage for both; the child's own page stays its own. Then the
+ * parent exits and the child's pages move through its inherited VMA.
+ */
+TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
+{
+	static struct pagemap_entry mine[MAX_PAGES], theirs[MAX_PAGES];
+	struct mig_world *w = &self->w;
+	int n = w->nr_pages, cowed = 5;
+
+	map_thp(_metadata, w);
+	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
+	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, cowed, cowed + 1));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, n, theirs));
+	EXPECT_TRUE(theirs[cowed].exclusive);
+
+	/* Everything but the COWed subpage is shared; move those. */
+	migrate_thp_region(_metadata, self, 0, cowed + 1, n, 2);
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, n, mine));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, n, theirs));
+	EXPECT_NE(mine[cowed].pfn, theirs[cowed].pfn);
+
+	ASSERT_EQ(0, crew_send(w->crew, 0, CMD_EXIT));
+	ASSERT_EQ(0, crew_wait_exited(w->crew, 0, WAIT_MS));
+	migrate_thp_region(_metadata, self, 1, 0, n, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * MADV_COLLAPSE of small pages into a THP takes the VMA's anon_vma lock and
+ * rewrites the folio's rmap; under the series the VMA may have none (lazy)
+ * or a borrowed one (inherited). Collapse, then migrate the new THP.
+ * Returns 0, or a SKIP reason when the kernel cannot collapse at all.
+ */
+static const char *collapse(struct __test_metadata *_metadata,
+			    struct mig_world *w, int m)
+{
+	int ret = ask(w, m, CMD_COLLAPSE), major = 0, minor = 0;
+	struct utsname u;
+
+	/* EINVAL is also "cannot collapse this": only old kernels SKIP. */
+	if (ret == EINVAL && !uname(&u) &&
+	    sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
+	    (major < 6 || (major == 6 && minor < 1)))
+		return "no MADV_COLLAPSE (kernel older than 6.1)";
+	/* EAGAIN/ENOMEM: no huge page free now, not a kernel bug. */
+	if (ret == EAGAIN || ret == ENOMEM)
+		return "MADV_COLLAPSE found no huge page (fragmented memory)";
+	EXPECT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(ret));
+	return NULL;
+}
+
+/* A never-forked (lazy) region of small pages collapses, then migrates. */
+TEST_F_TIMEOUT(migrate_thp, collapse_lazy, 60)
+{
+	struct mig_world *w = &self->w;
+	const char *why;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_SMALL));
+	why = collapse(_metadata, w, 0);
+	if (why)
+		SKIP(return, "%s", why);
+	EXPECT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
+	EXPECT_EQ((long)(w->nr_pages * page_size() / 1024), anon_huge_kb(w, 0));
+	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * Small pages shared with a parent, collapsed in the child (an inherited
+ * VMA; the child COW-writes one page first, collapse needs a writable
+ * PTE): the child gets a THP of its own, the parent keeps its small
+ * pages, now exclusive; both migrate on their own afterwards.
+ */
+TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
+{
+	static struct pagemap_entry before[MAX_PAGES], after[MAX_PAGES];
+	struct mig_world *w = &self->w;
+	int n = w->nr_pages, i;
+	const char *why;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_SMALL));
+	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
+	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, 1));
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, n, before));
+	why = collapse(_metadata, w, 1);
+	if (why)
+		SKIP(return, "%s", why);
+	EXPECT_TRUE(is_one_thp(w, 1, 0, n));
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, n, after));
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(before[i].pfn, after[i].pfn) TH_LOG("P0 page %d", i);
+		EXPECT_TRUE(after[i].exclusive) TH_LOG("P0 page %d", i);
+	}
+	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
+	migrate_thp_region(_metadata, self, 1, 0, n, 0);
+	migrate_thp_region(_metadata, self, 0, 0, n, 0);
+	check_log(_metadata, &self->health);
+}
+
+/* ---- migrate_race ------------------------------------------------------- */
+
+#define RACE_PAGES	64
+#define RACE_MS		3000
+#define RACE_DEADLINE_MS	(RACE_MS + 30000)
+
+enum race_op { RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_EXIT };
+
+/* What the racing processes report. */
+struct race_report {
+	long rounds;		/* victim: mutations done */
+	long moves;		/* migrator: move_pages calls */
+	long moved;		/* migrator: pages it saw arrive */
+	int bad_pages;		/* victim: contents wrong at some check */
+	int final_off_node;	/* victim: pages not moved when quiet */
+	int child_failures;	/* victim: children that saw bad contents */
+	int migrator_done;	/* the victim's final check waits for it */
+};
+
+FIXTURE(migrate_race) {
+	int nodes[2];
+	char *base;
+	struct race_report *report;
+	pid_t victim, migrator;
+	unsigned long seed;
+	struct khealth health;
+};
+
+FIXTURE_VARIANT(migrate_race) {
+	enum race_op op;
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, munmap) {
+	.op = RACE_MUNMAP,
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, mprotect_split) {
+	.op = RACE_MPROTECT,
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, fork_and_cow) {
+	.op = RACE_FORK_COW,
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, exit_of_sharers) {
+	.op = RACE_EXIT,
+};
+
+FIXTURE_SETUP(migrate_race)
+{
+	const char *missing = page_oracles_missing();
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (numa_usable_nodes(self->nodes, 2) < 2)
+		SKIP(return, "needs 2 NUMA nodes with memory for migration");
+	self->seed = test_seed();
+	self->base = reserve_range(RACE_PAGES * page_size());
+	ASSERT_NE(NULL, self->base);
+	self->report = shared_area(sizeof(*self->report));
+	ASSERT_NE(NULL, self->report);
+	/* Grandchildren orphaned by a killed victim come back to us. */
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	ASSERT_EQ(0, khealth_begin(&self->health, "migrate_race"));
+}
+
+FIXTURE_TEARDOWN(migrate_race)
+{
+	long long deadline = now_ms() + 5000;
+	int status;
+
+	if (self->victim > 0)
+		kill(self->victim, SIGKILL);
+	if (self->migrator > 0)
+		kill(self->migrator, SIGKILL);
+	/* Reap everything, orphans included, within a deadline. */
+	while (now_ms() < deadline && waitpid(-1, &status, WNOHANG) >= 0)
+		usleep(1000);
+	if (self->base)
+		munmap(self->base, RACE_PAGES * page_size());
+}
+
+static unsigned long next_rand(unsigned long *state)
+{
+	*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return *state >> 33;
+}
+
+/* The victim's own view of its pages. */
+struct victim_model {
+	char *base;
+	struct page_tag tag[RACE_PAGES];
+};
+
+static void victim_fill(struct victim_model *v, int first, int last,
+			__u32 owner)
+{
+	int i;
+
+	for (i = first; i < last; i++) {
+		v->tag[i].owner = owner;
+		v->tag[i].index = i;
+		v->tag[i].version++;
+		tag_fill(v->base + i * page_size(), page_size(), &v->tag[i]);
+	}
+}
+
+static int victim_verify(struct victim_model *v)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < RACE_PAGES; i++)
+		bad += !!tag_verify(v->base + i * page_size(), page_size(),
+				    &v->tag[i], NULL);
+	return bad;
+}
+
+/* A short-lived sharer: COW-writes @first..@last (or not) and exits. */
+static __noreturn void sharer(struct victim_model *v, int first, int last)
+{
+	int bad = victim_verify(v);
+
+	victim_fill(v, first, last, 2);
+	_exit(bad || victim_verify(v) ? 1 : 0);
+}
+
+/* One mutation of the victim's region while it is being migrated. */
+static void victim_round(struct victim_model *v, enum race_op op,
+			 unsigned long *rnd, struct race_report *r)
+{
+	int first = next_rand(rnd) % RACE_PAGES;
+	int last = first + 1 + next_rand(rnd) % (RACE_PAGES - first);
+	size_t len = (last - first) * page_size();
+	char *at = v->base + first * page_size();
+	int status;
+	pid_t pid;
+
+	switch (op) {
+	case RACE_MUNMAP:
+		munmap(at, len);
+		if (mmap(at, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != at)
+			_exit(2);
+		victim_fill(v, first, last, 1);
+		break;
+	case RACE_MPROTECT:
+		if (mprotect(at, len, PROT_READ) ||
+		    mprotect(at, len, PROT_READ | PROT_WRITE))
+			_exit(2);
+		victim_fill(v, first, first + 1, 1);
+		break;
+	case RACE_FORK_COW:
+	case RACE_EXIT:
+		pid = fork();
+		if (pid < 0)
+			_exit(2);
+		if (pid == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (op == RACE_EXIT)
+				_exit(0);
+			sharer(v, first, last);
+		}
+		if (reap_with_deadline(pid, WAIT_MS, &status) ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			r->child_failures++;
+		/* The victim writes too: its pages COW while shared. */
+		victim_fill(v, first, first + 1, 1);
+		break;
+	}
+}
+
+static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
+			      enum race_op op, pid_t parent)
+{
+	static void *pages[RACE_PAGES];
+	static int status[RACE_PAGES];
+	struct race_report *r = self->report;
+	struct victim_model v = { .base = self->base };
+	unsigned long rnd = self->seed;
+	long long end = now_ms() + RACE_MS;
+	int i, node;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(3);
+	if (mmap(v.base, RACE_PAGES * page_size(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != v.base)
+		_exit(2);
+	victim_fill(&v, 0, RACE_PAGES, 1);
+	while (now_ms() < end) {
+		victim_round(&v, op, &rnd, r);
+		r->rounds++;
+		if (r->rounds % 8 == 0)
+			r->bad_pages += victim_verify(&v);
+	}
+	r->bad_pages += victim_verify(&v);
+	/* Once the migrator stopped, every page must move and stay intact. */
+	while (!__atomic_load_n(&r->migrator_done, __ATOMIC_ACQUIRE) &&
+	       now_ms() < end + WAIT_MS)
+		usleep(1000);
+	addrs_of(v.base, 0, RACE_PAGES, pages);
+	node = pages_node(0, pages, 1, status) ? -1 : status[0];
+	node = node == self->nodes[0] ? self->nodes[1] : self->nodes[0];
+	if (pages_move(0, pages, RACE_PAGES, node, status) < 0 ||
+	    pages_node(0, pages, RACE_PAGES, status))
+		r->final_off_node = RACE_PAGES;
+	for (i = 0; i < RACE_PAGES; i++)
+		r->final_off_node += status[i] != node;
+	r->bad_pages += victim_verify(&v);
+	_exit(0);
+}
+
+/* Migrate every page of @victim back and forth until the race ends. */
+static __noreturn void migrator(FIXTURE_DATA(migrate_race) * self,
+				pid_t victim_pid, pid_t parent)
+{
+	static void *pages[RACE_PAGES];
+	static int status[RACE_PAGES];
+	struct race_report *r = self->report;
+	long long end = now_ms() + RACE_MS;
+	int i, side = 0;
+	long ret;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(3);
+	addrs_of(self->base, 0, RACE_PAGES, pages);
+	while (now_ms() < end) {
+		side ^= 1;
+		ret = pages_move(victim_pid, pages, RACE_PAGES,
+				 self->nodes[side], status);
+		if (ret == -ESRCH)
+			break;
+		/* Pages come and go meanwhile: -ENOENT, -EFAULT, -EBUSY. */
+		if (ret < 0 && ret != -ENOENT && ret != -EFAULT)
+			_exit(1);
+		r->moves++;
+		for (i = 0; i < RACE_PAGES; i++)
+			r->moved += status[i] == self->nodes[side];
+	}
+	__atomic_store_n(&r->migrator_done, 1, __ATOMIC_RELEASE);
+	_exit(0);
+}
+
+/* "R (running)" style state of @pid, for a report on a stuck process. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[512], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	if (read_text(path, buf, sizeof(buf)) <= 0)
+		return '?';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' ? p[2] : '?';
+}
+
+/* Wait for @pid until @deadline; on timeout say in which state it hung. */
+static void reap_racer(struct __test_metadata *_metadata, pid_t *pid,
+		       const char *name, long long deadline)
+{
+	bool finished;
+	int status = 0;
+	char state;
+	pid_t ret;
+
+	do {
+		ret = waitpid(*pid, &status, WNOHANG);
+		if (ret == *pid)
+			break;
+		usleep(2000);
+	} while (ret == 0 && now_ms() < deadline);
+	finished = ret == *pid;
+	state = finished ? 0 : proc_state(*pid);
+	EXPECT_TRUE(finished)
+		TH_LOG("%s (pid %d) did not finish in time; state %c%s", name,
+		       *pid, state, state == 'D' ? " (uninterruptible)" : "");
+	if (!finished) {
+		EXPECT_NE('D', state);
+		reap_with_deadline(*pid, 5000, &status);
+		*pid = 0;
+		return;
+	}
+	*pid = 0;
+	EXPECT_TRUE(WIFEXITED(status)) TH_LOG("%s: status %#x", name, status);
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("%s failed", name);
+}
+
+TEST_F_TIMEOUT(migrate_race, migrate_while_mutating, 90)
+{
+	struct race_report *r = self->report;
+	long long deadline;
+	pid_t parent = getpid();
+
+	self->victim = fork();
+	ASSERT_LE(0, self->victim);
+	if (self->victim == 0)
+		victim(self, variant->op, parent);
+	self->migrator = fork();
+	ASSERT_LE(0, self->migrator);
+	if (self->migrator == 0)
+		migrator(self, self->victim, parent);
+
+	deadline = now_ms() + RACE_DEADLINE_MS;
+	reap_racer(_metadata, &self->migrator, "migrator", deadline);
+	reap_racer(_metadata, &self->victim, "victim", deadline);
+	TH_LOG("%ld rounds, %ld move_pages calls, %ld pages moved", r->rounds,
+	       r->moves, r->moved);
+	EXPECT_LT(0, r->rounds);
+	/* The race did migrate pages, or it tested nothing. */
+	EXPECT_LT(0, r->moved);
+	EXPECT_EQ(0, r->bad_pages);
+	EXPECT_EQ(0, r->child_failures);
+	EXPECT_EQ(0, r->final_off_node);
+	check_log(_metadata, &self->health);
+}
+
+TEST_HARNESS_MAIN
