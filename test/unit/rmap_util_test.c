@@ -959,11 +959,14 @@ static void test_sc_parse(void)
 		"0: mmap0 fork1 ro0:4-8 | 1: write0 fork2 | 2: write0:0-6",
 		"0: mmap3 dontfork3:0-2 wipeonfork3:2-4 mlock3:4-8 munlock3:4-8",
 		"0: mmap0 free0:4-8 cold0 dontneed0:8-12 rw0 unmap0:0-4",
+		"0: mmap0 move0:4-8>5 move5:4-8>0 dontunmap0>3 grow0:8-12",
 	};
 	static const char * const bad[] = {
 		"mmap0", "0 mmap0", "0: mmap", "0: mmapx0", "0: frobnicate0",
 		"0: mmap0:4", "0: mmap0:8-4", "0: mmap0:0-13", "0: mmap80",
 		"0: fork0", "99: mmap0", "0: mmap0 |1: write0 fork0",
+		"0: move0:4-8", "0: mmap0>3", "0: move0>0", "0: move0>80",
+		"0: grow0:0-4", "0: dontunmap0>", "0: move0:4-8>3x",
 	};
 	struct scenario *sc;
 	unsigned int i;
@@ -983,6 +986,13 @@ static void test_sc_parse(void)
 	check(sc && !sc_parse(sc, "0: mmap0 fork1 | 1: write0 | 2: write0") &&
 	      sc->nr_members == 3 && sc->nr_steps[0] == 2,
 	      "sc_parse: members and steps counted");
+	free(sc);
+	sc = sc_create(1);
+	check(sc && !sc_parse(sc, "0: move2:4-8>7") &&
+	      sc->steps[0][0].op == SC_MOVE && sc->steps[0][0].region == 2 &&
+	      sc->steps[0][0].first == 4 && sc->steps[0][0].last == 8 &&
+	      sc->steps[0][0].child == 7,
+	      "sc_parse: a move's source range and destination region");
 	free(sc);
 }
 

@@ -1679,10 +1679,15 @@ int sc_add_step(struct scenario *sc, int m, enum sc_op op, int region,
 {
 	struct sc_step *st;
 
+	bool moves = op == SC_MOVE || op == SC_DONTUNMAP;
+
 	if (m < 0 || m >= SC_MAX_MEMBERS || sc->nr_steps[m] >= SC_MAX_STEPS ||
 	    region < 0 || region >= SC_MAX_REGIONS || first < 0 ||
 	    last > SC_REGION_PAGES || first >= last ||
-	    (op == SC_FORK && (child <= m || child >= SC_MAX_MEMBERS)))
+	    (op == SC_FORK && (child <= m || child >= SC_MAX_MEMBERS)) ||
+	    (moves && (child < 0 || child >= SC_MAX_REGIONS ||
+		       child == region)) ||
+	    (op == SC_GROW && first == 0))
 		return -EINVAL;
 	st = &sc->steps[m][sc->nr_steps[m]++];
 	st->op = op;
@@ -1703,13 +1708,14 @@ static const char * const sc_op_names[] = {
 	[SC_DONTNEED] = "dontneed", [SC_FREE] = "free", [SC_COLD] = "cold",
 	[SC_MLOCK] = "mlock", [SC_MUNLOCK] = "munlock",
 	[SC_DONTFORK] = "dontfork", [SC_WIPEONFORK] = "wipeonfork",
+	[SC_MOVE] = "move", [SC_DONTUNMAP] = "dontunmap", [SC_GROW] = "grow",
 };
 
-/* One "word<number>[:a-b]" token. */
+/* One "word<number>[:a-b][>region]" token. */
 static int sc_parse_step(struct scenario *sc, int m, const char *tok,
 			 size_t len)
 {
-	unsigned long num, a = 0, b = SC_REGION_PAGES;
+	unsigned long num, a = 0, b = SC_REGION_PAGES, to = ~0UL;
 	char word[16];
 	const char *p;
 	size_t w;
@@ -1728,6 +1734,8 @@ static int sc_parse_step(struct scenario *sc, int m, const char *tok,
 		    parse_ulong(p + 1, &b, &p))
 			return -EINVAL;
 	}
+	if (*p == '>' && parse_ulong(p + 1, &to, &p))
+		return -EINVAL;
 	if (p != tok + len)
 		return -EINVAL;
 	for (op = 0; op < ARRAY_SIZE(sc_op_names); op++)
@@ -1735,9 +1743,13 @@ static int sc_parse_step(struct scenario *sc, int m, const char *tok,
 			break;
 	if (op == ARRAY_SIZE(sc_op_names))
 		return -EINVAL;
+	/* Only moves have a destination, and they need one. */
+	if ((op == SC_MOVE || op == SC_DONTUNMAP) != (to != ~0UL) ||
+	    (to != ~0UL && to >= SC_MAX_REGIONS))
+		return -EINVAL;
 	if (op == SC_FORK)
 		return sc_add_step(sc, m, op, 0, 0, SC_REGION_PAGES, num);
-	return sc_add_step(sc, m, op, num, a, b, 0);
+	return sc_add_step(sc, m, op, num, a, b, to == ~0UL ? 0 : to);
 }
 
 int sc_parse(struct scenario *sc, const char *text)
@@ -1806,12 +1818,18 @@ static bool sc_mapped(const struct sc_page *pg)
 	return pg->state != SC_UNMAPPED;
 }
 
+/* Whether pages @a and @b may be in one VMA: flags and vm_pgoff line up. */
+static bool sc_fits(const struct sc_page *a, const struct sc_page *b)
+{
+	return sc_same_attrs(a, b) && b->pgoff == a->pgoff + 1;
+}
+
 /*
- * After an attribute change on [first, last): the VMA is split at both
- * ends, then the kernel merges each end with its neighbour again if their
- * flags match (pieces split in this mm share one anon_vma). A boundary
- * inherited at fork is not merged: the pieces then have different
- * anon_vmas on a kernel without the series.
+ * After an attribute change or a move on [first, last): the VMA is split
+ * at both ends, then the kernel merges each end with its neighbour again if
+ * their flags and vm_pgoff match (pieces split in this mm share one
+ * anon_vma). A boundary inherited at fork is not merged: the pieces then
+ * have different anon_vmas on a kernel without the series.
  */
 static void sc_model_edges(struct sc_page *pg, int first, int last)
 {
@@ -1822,7 +1840,7 @@ static void sc_model_edges(struct sc_page *pg, int first, int last)
 		if (i <= 0 || i >= SC_REGION_PAGES || !sc_mapped(&pg[i]) ||
 		    !sc_mapped(&pg[i - 1]))
 			continue;
-		if (!sc_same_attrs(&pg[i - 1], &pg[i])) {
+		if (!sc_fits(&pg[i - 1], &pg[i])) {
 			pg[i].vma_start = true;
 			pg[i].sticky = false;
 		} else if (!pg[i].sticky) {
@@ -1831,8 +1849,59 @@ static void sc_model_edges(struct sc_page *pg, int first, int last)
 	}
 	/* Merges inside the range: its pages now have equal attributes. */
 	for (i = first + 1; i < last; i++)
-		if (!pg[i].sticky && sc_same_attrs(&pg[i - 1], &pg[i]))
+		if (!pg[i].sticky && sc_fits(&pg[i - 1], &pg[i]))
 			pg[i].vma_start = false;
+}
+
+/*
+ * mremap of [first, last) from @src to the same pages of @dst: the pages
+ * keep contents, attributes and vm_pgoff; with MREMAP_DONTUNMAP the source
+ * stays mapped, empty (the next access faults a zero page).
+ */
+static void sc_model_move(struct sc_page *src, struct sc_page *dst,
+			  int first, int last, bool dontunmap)
+{
+	int i;
+
+	for (i = first; i < last; i++) {
+		dst[i] = src[i];
+		dst[i].vma_start = i == first;
+		dst[i].sticky = false;
+		if (dontunmap) {
+			src[i].state = SC_ZERO;
+			memset(&src[i].tag, 0, sizeof(src[i].tag));
+			src[i].copy = 0;
+			src[i].locked = false;
+		} else {
+			memset(&src[i], 0, sizeof(src[i]));
+		}
+	}
+	/* The hole left behind starts a new VMA after it. */
+	if (!dontunmap && last < SC_REGION_PAGES && sc_mapped(&src[last])) {
+		src[last].vma_start = true;
+		src[last].sticky = false;
+	}
+	if (last < SC_REGION_PAGES && sc_mapped(&dst[last]))
+		dst[last].vma_start = true;
+	sc_model_edges(dst, first, last);
+}
+
+/* mremap growing the VMA that ends at @first in place to end at @last. */
+static void sc_model_grow(struct sc_page *pg, int first, int last)
+{
+	int i;
+
+	for (i = first; i < last; i++) {
+		pg[i] = pg[i - 1];
+		pg[i].state = SC_ZERO;
+		memset(&pg[i].tag, 0, sizeof(pg[i].tag));
+		pg[i].copy = 0;
+		pg[i].pgoff = pg[i - 1].pgoff + 1;
+		pg[i].vma_start = false;
+		pg[i].sticky = false;
+	}
+	if (last < SC_REGION_PAGES && sc_mapped(&pg[last]))
+		sc_model_edges(pg, last, last);
 }
 
 /* What step @s of member @m does to its view @v. */
@@ -1845,6 +1914,15 @@ static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
 
 	if (st->op == SC_FORK)
 		return;
+	if (st->op == SC_MOVE || st->op == SC_DONTUNMAP) {
+		sc_model_move(pg, v->page[st->child], st->first, st->last,
+			      st->op == SC_DONTUNMAP);
+		return;
+	}
+	if (st->op == SC_GROW) {
+		sc_model_grow(pg, st->first, st->last);
+		return;
+	}
 	for (i = st->first; i < st->last; i++) {
 		struct sc_page *p = &pg[i];
 		struct sc_page before = *p;
@@ -1855,6 +1933,8 @@ static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
 			p->state = SC_TAGGED;
 			p->tag = sc_tag(m, s, st->region, i);
 			p->vma_start = i == st->first;
+			/* Anonymous: the address in pages (regions never touch). */
+			p->pgoff = st->region * (SC_REGION_PAGES + 1) + i;
 			break;
 		case SC_WRITE:
 			if (sc_mapped(p) && !p->readonly &&
@@ -1966,6 +2046,31 @@ static void sc_model_member(struct scenario *sc, int m, struct sc_view *view)
 	}
 }
 
+/* The regions any program touches, and whether pages move between them. */
+static void sc_find_used_regions(struct scenario *sc)
+{
+	bool used[SC_MAX_REGIONS] = { false };
+	int m, s, r;
+
+	for (m = 0; m < sc->nr_members; m++) {
+		for (s = 0; s < sc->nr_steps[m]; s++) {
+			const struct sc_step *st = &sc->steps[m][s];
+
+			if (st->op == SC_FORK)
+				continue;
+			used[st->region] = true;
+			if (st->op == SC_MOVE || st->op == SC_DONTUNMAP) {
+				used[st->child] = true;
+				sc->moves = true;
+			}
+		}
+	}
+	sc->nr_used = 0;
+	for (r = 0; r < SC_MAX_REGIONS; r++)
+		if (used[r])
+			sc->used[sc->nr_used++] = r;
+}
+
 int sc_finish(struct scenario *sc)
 {
 	int m, s, c;
@@ -1988,6 +2093,7 @@ int sc_finish(struct scenario *sc)
 	for (m = 1; m < sc->nr_members; m++)
 		if (sc->parent[m] < 0)
 			return -EINVAL;	/* never forked */
+	sc_find_used_regions(sc);
 	sc->ksm_flag_reliable = kpageflags_ksm_on_plain_anon() == 0;
 	sc_model_member(sc, 0, &sc->expect[0]);
 	sc->stride = (SC_REGION_PAGES + 1) * page_size();
@@ -2052,12 +2158,32 @@ static int sc_member_verify(struct scenario *sc, int m)
 }
 
 /* Apply @advice (or mprotect/mlock) to every mapped run of [first, last). */
-static int sc_member_syscall(struct scenario *sc, const struct sc_step *st)
+static int sc_member_syscall(struct scenario *sc, const struct sc_step *st,
+			     const struct sc_view *view)
 {
 	char *p = sc_addr(sc, st->region, st->first);
 	size_t len = (st->last - st->first) * page_size();
+	char *to = sc_addr(sc, st->child, st->first);
+	int start;
 
 	switch (st->op) {
+	case SC_MOVE:
+	case SC_DONTUNMAP:
+		if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED |
+			   (st->op == SC_DONTUNMAP ? MREMAP_DONTUNMAP : 0),
+			   to) != to)
+			return -1;
+		return 0;
+	case SC_GROW:
+		/* In place: no MREMAP_MAYMOVE. */
+		for (start = st->first - 1; start > 0; start--)
+			if (view->page[st->region][start].vma_start)
+				break;
+		p = sc_addr(sc, st->region, start);
+		if (mremap(p, (st->first - start) * page_size(),
+			   (st->last - start) * page_size(), 0) != p)
+			return -1;
+		return 0;
 	case SC_RO:
 		return mprotect(p, len, PROT_READ);
 	case SC_RW:
@@ -2099,7 +2225,7 @@ static int sc_member_step(struct scenario *sc, int m, int s,
 			return errno;
 		/* Base pages only: map counts are then exact per page. */
 		madvise(region, len, MADV_NOHUGEPAGE);
-	} else if (sc_member_syscall(sc, st)) {
+	} else if (sc_member_syscall(sc, st, view)) {
 		return errno;
 	}
 	sc_model_step(sc, m, s, view);
@@ -2248,13 +2374,35 @@ static bool sc_same_copy(const struct sc_page *a, const struct sc_page *b)
 	       a->copy == b->copy && !memcmp(&a->tag, &b->tag, sizeof(a->tag));
 }
 
+/*
+ * The regions whose page @i may hold a copy that region @r's page @i
+ * holds elsewhere: @r itself, or every used one when pages move.
+ */
+static int sc_peer_regions(struct scenario *sc, int r, const int **list)
+{
+	static int self[SC_MAX_REGIONS];
+
+	if (sc->moves) {
+		*list = sc->used;
+		return sc->nr_used;
+	}
+	self[0] = r;
+	*list = self;
+	return 1;
+}
+
 static int sc_mappers(struct scenario *sc, int r, int i,
 		      const struct sc_page *pg)
 {
-	int m, count = 0;
+	int m, k, n, count = 0;
+	const int *regions;
 
+	n = sc_peer_regions(sc, r, &regions);
 	for (m = 0; m < sc->nr_members; m++)
-		count += sc->alive[m] && sc_same_copy(sc_expect(sc, m, r, i), pg);
+		for (k = 0; k < n; k++)
+			count += sc->alive[m] &&
+				 sc_same_copy(sc_expect(sc, m, regions[k], i),
+					      pg);
 	return count;
 }
 
@@ -2293,6 +2441,48 @@ static void sc_drop_snapshot(struct scenario *sc, struct sc_snapshot *snap)
 	for (m = 0; m < sc->nr_members; m++)
 		if (snap->pagemap_fd[m] >= 0)
 			close(snap->pagemap_fd[m]);
+}
+
+/*
+ * PFN identity of member @m's page @i of region @r (at @pfn) with page @i
+ * of the used regions after @r in every member: one PFN exactly for one
+ * copy. (Regions before @r compared with this one when they were checked.)
+ */
+static int sc_check_moved_peers(struct scenario *sc, int m, int r, int i,
+				__u64 pfn, const char *when,
+				struct sc_snapshot *snap)
+{
+	const struct sc_page *pg = sc_expect(sc, m, r, i);
+	struct pagemap_entry f;
+	int k, q, r2, bad = 0;
+	bool same, same_pfn;
+	__u64 raw;
+
+	for (k = 0; k < sc->nr_used; k++) {
+		r2 = sc->used[k];
+		if (r2 <= r)
+			continue;
+		for (q = 0; q < sc->nr_members; q++) {
+			if (!sc->alive[q] ||
+			    sc_expect(sc, q, r2, i)->state != SC_TAGGED)
+				continue;
+			if (pagemap_read_raw(snap->pagemap_fd[q],
+					     (unsigned long)sc_addr(sc, r2, i),
+					     &raw))
+				return bad + 1;
+			pagemap_decode(raw, &f);
+			same = sc_same_copy(pg, sc_expect(sc, q, r2, i));
+			same_pfn = f.pfn == pfn;
+			if (same == same_pfn)
+				continue;
+			sc_log(sc, "%s: page %d: P%d R%d pfn %#llx, P%d R%d pfn %#llx, expected %s",
+			       when, i, m, r, (unsigned long long)pfn, q, r2,
+			       (unsigned long long)f.pfn,
+			       same ? "one shared page" : "separate copies");
+			bad++;
+		}
+	}
+	return bad;
 }
 
 /* pagemap and kpage* of page @i of region @r in every live member. */
@@ -2355,6 +2545,9 @@ static int sc_check_page(struct scenario *sc, int r, int i, const char *when,
 			       same ? "one shared page" : "separate copies");
 			bad++;
 		}
+		if (sc->moves)
+			bad += sc_check_moved_peers(sc, m, r, i, e[m].pfn, when,
+						    snap);
 		mappers = sc_mappers(sc, r, i, pg);
 		want_exclusive = mappers == 1;
 		if (e[m].exclusive != want_exclusive) {
@@ -2435,14 +2628,42 @@ static int sc_check_layout(struct scenario *sc, int m, int r, const char *when,
  * Private_* the rest, Locked the mlocked ones (shared by all mappers,
  * like Pss), and Pss summed over all members counts every copy once.
  */
+/* Pss and copies summed over regions (pages moved between regions). */
+struct sc_pss_sum {
+	unsigned long pss, copies, slack, lazy;
+};
+
+/* Whether no member maps the copy @pg of (@m, @r, page @i) earlier. */
+static bool sc_first_mapping(struct scenario *sc, int m, int r, int i,
+			     const struct sc_page *pg)
+{
+	int k, q, r2, n;
+	const int *regions;
+
+	n = sc_peer_regions(sc, r, &regions);
+	for (k = 0; k < n; k++) {
+		r2 = regions[k];
+		for (q = 0; q < sc->nr_members; q++) {
+			if (r2 == r && q >= m)
+				break;
+			if (sc->alive[q] &&
+			    sc_same_copy(sc_expect(sc, q, r2, i), pg))
+				return false;
+		}
+		if (r2 == r)
+			break;
+	}
+	return true;
+}
+
 static int sc_check_smaps(struct scenario *sc, int r, const char *when,
-			  struct sc_snapshot *snap)
+			  struct sc_snapshot *snap, struct sc_pss_sum *total)
 {
 	unsigned long lo = (unsigned long)sc_addr(sc, r, 0);
 	unsigned long hi = lo + SC_REGION_PAGES * page_size();
 	unsigned long kb = page_size() / 1024, pss_sum = 0, copies = 0;
 	unsigned long slack = 0, lazy_all = 0;
-	int m, q, i, v, bad = 0;
+	int m, i, v, bad = 0;
 
 	for (m = 0; m < sc->nr_members; m++) {
 		unsigned long tagged = 0, shared = 0, lazy = 0, vmas = 0;
@@ -2500,17 +2721,19 @@ static int sc_check_smaps(struct scenario *sc, int r, const char *when,
 		lazy_all += lazy;
 	}
 	/* Physical copies: one per distinct tag among the live members. */
-	for (i = 0; i < SC_REGION_PAGES; i++) {
-		for (m = 0; m < sc->nr_members; m++) {
-			bool first = sc->alive[m] &&
-				     sc_expect(sc, m, r, i)->state == SC_TAGGED;
-
-			for (q = 0; q < m && first; q++)
-				first = !(sc->alive[q] &&
-					  sc_same_copy(sc_expect(sc, q, r, i),
-						       sc_expect(sc, m, r, i)));
-			copies += first;
-		}
+	for (i = 0; i < SC_REGION_PAGES; i++)
+		for (m = 0; m < sc->nr_members; m++)
+			copies += sc->alive[m] &&
+				  sc_expect(sc, m, r, i)->state == SC_TAGGED &&
+				  sc_first_mapping(sc, m, r, i,
+						   sc_expect(sc, m, r, i));
+	/* A copy moved to another region shares Pss across regions. */
+	if (sc->moves) {
+		total->pss += pss_sum;
+		total->copies += copies;
+		total->slack += slack;
+		total->lazy += lazy_all;
+		return bad;
 	}
 	/* Pss is rounded down per VMA: "slack" kB may be missing. */
 	if (pss_sum + slack < copies * kb ||
@@ -2525,6 +2748,8 @@ static int sc_check_smaps(struct scenario *sc, int r, const char *when,
 int sc_checkpoint(struct scenario *sc, const char *when)
 {
 	static struct sc_snapshot snap;
+	struct sc_pss_sum total = { 0 };
+	unsigned long kb = page_size() / 1024;
 	int m, r, i, ret, bad = 0;
 
 	sc->log_budget = SC_LOG_BUDGET;
@@ -2543,12 +2768,18 @@ int sc_checkpoint(struct scenario *sc, const char *when)
 	for (r = 0; r < SC_MAX_REGIONS; r++) {
 		for (i = 0; i < SC_REGION_PAGES; i++)
 			bad += sc_check_page(sc, r, i, when, &snap);
-		bad += sc_check_smaps(sc, r, when, &snap);
+		bad += sc_check_smaps(sc, r, when, &snap, &total);
 		for (m = 0; m < sc->nr_members; m++)
 			if (sc->alive[m])
 				bad += sc_check_layout(sc, m, r, when, &snap);
 	}
 	sc_drop_snapshot(sc, &snap);
+	if (sc->moves && (total.pss + total.slack < total.copies * kb ||
+			  total.pss > (total.copies + total.lazy) * kb)) {
+		sc_log(sc, "%s: Pss of all regions sums to %lu kB, expected %lu kB",
+		       when, total.pss, total.copies * kb);
+		bad++;
+	}
 	return bad;
 }
 
@@ -2566,7 +2797,8 @@ int sc_migrate_walk(struct scenario *sc, int m, const int *nodes,
 	static __u64 before[SC_MAX_PAGES];
 	pid_t pid = sc_pid(sc, m);
 	struct pagemap_entry e, f;
-	int r, i, k, q, side, ret, count = 0, bad = 0;
+	int r, i, k, q, p, side, ret, count = 0, bad = 0, nr_peers;
+	const int *peers;
 
 	sc->log_budget = SC_LOG_BUDGET;
 	for (r = 0; r < SC_MAX_REGIONS; r++) {
@@ -2632,22 +2864,46 @@ int sc_migrate_walk(struct scenario *sc, int m, const int *nodes,
 			       when, m, region[k], index[k]);
 			bad++;
 		}
+		nr_peers = sc_peer_regions(sc, region[k], &peers);
 		for (q = 0; q < sc->nr_members; q++) {
-			if (q == m || !sc->alive[q] ||
-			    !sc_same_copy(sc_expect(sc, q, region[k], index[k]),
-					  pg))
-				continue;
-			if (pagemap_get(sc_pid(sc, q), (unsigned long)pages[k],
-					&f) || f.pfn != e.pfn) {
-				sc_log(sc, "%s: R%d page %d: P%d at %#llx, P%d at %#llx",
-				       when, region[k], index[k], m,
-				       (unsigned long long)e.pfn, q,
-				       (unsigned long long)f.pfn);
-				bad++;
+			for (p = 0; p < nr_peers; p++) {
+				int r2 = peers[p];
+
+				if ((q == m && r2 == region[k]) || !sc->alive[q] ||
+				    !sc_same_copy(sc_expect(sc, q, r2, index[k]),
+						  pg))
+					continue;
+				if (pagemap_get(sc_pid(sc, q),
+						(unsigned long)sc_addr(sc, r2, index[k]),
+						&f) || f.pfn != e.pfn) {
+					sc_log(sc, "%s: page %d: P%d R%d %#llx, P%d R%d %#llx",
+					       when, index[k], m, region[k],
+					       (unsigned long long)e.pfn, q, r2,
+					       (unsigned long long)f.pfn);
+					bad++;
+				}
 			}
 		}
 	}
 	return bad;
+}
+
+int sc_walk_all(struct scenario *sc, enum sc_walk walk, const int *nodes,
+		const char *when)
+{
+	int m, bad = 0;
+
+	if (walk == SC_NO_WALK)
+		return 0;
+	for (m = 0; m < sc->nr_members; m++) {
+		if (!sc->alive[m])
+			continue;
+		if (walk == SC_MIGRATE_WALK)
+			bad += sc_migrate_walk(sc, m, nodes, when);
+		else
+			bad += sc_pageout_walk(sc, m, when);
+	}
+	return bad + sc_checkpoint(sc, when);
 }
 
 bool swap_enabled(void)

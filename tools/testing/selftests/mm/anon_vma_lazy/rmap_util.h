@@ -390,8 +390,15 @@ void crew_destroy(struct crew *c);
  *   mlock0, munlock0          mlock / munlock (mlock of a writable range
  *                             faults it in for write: it breaks COW)
  *   dontfork0:0-2, wipeonfork0:2-4   MADV_DONTFORK / MADV_WIPEONFORK
+ *   move0:4-8>3      mremap pages 4..7 of region 0 to the same pages of
+ *                    region 3 (MREMAP_FIXED: whatever was there goes)
+ *   dontunmap0:0-12>3   the same with MREMAP_DONTUNMAP: the source range
+ *                    stays mapped, empty
+ *   grow0:8-12       mremap the VMA that ends at page 8 to end at 12, in
+ *                    place (pages 8..11 must be unmapped)
  *
- * (":a-b" is pages a..b-1; without it, the whole region.) Programs are
+ * (":a-b" is pages a..b-1; without it, the whole region; a move's source
+ * must lie in one VMA.) Programs are
  * written "0: mmap0 fork1 ro0:4-8 | 1: write0 fork2 | 2: write0". Use
  * "free" only on copies the member maps alone (MADV_FREE leaves shared
  * ones alone), and "mlock" and "dontneed" not on the same pages (mlock
@@ -428,6 +435,7 @@ struct sc_page {
 	bool wipeonfork;
 	bool vma_start;		/* a VMA starts at this page */
 	bool sticky;		/* that boundary came from the parent at fork */
+	__u32 pgoff;		/* vm_pgoff of its VMA + offset: mremap keeps it */
 	struct page_tag tag;	/* the contents */
 	__u32 copy;		/* same tag, new page: mlock broke COW */
 };
@@ -439,13 +447,16 @@ struct sc_view {
 enum sc_op {
 	SC_MMAP, SC_WRITE, SC_FORK, SC_RO, SC_RW, SC_UNMAP, SC_DONTNEED,
 	SC_FREE, SC_COLD, SC_MLOCK, SC_MUNLOCK, SC_DONTFORK, SC_WIPEONFORK,
+	SC_MOVE, SC_DONTUNMAP, SC_GROW,
 };
 
 struct sc_step {
 	enum sc_op op;
 	int region;
 	int first, last;	/* pages [first, last) */
-	int child;		/* SC_FORK */
+	int child;		/* SC_FORK: the new member; SC_MOVE and
+				 * SC_DONTUNMAP: the destination region
+				 */
 };
 
 struct scenario {
@@ -462,6 +473,14 @@ struct scenario {
 	struct crew *crew;
 	bool ksm_flag_reliable;
 	int log_budget;
+	/*
+	 * With mremap steps one copy may be mapped at page i of different
+	 * regions in different members (moves keep the page index): the
+	 * checks then look across the regions the programs use.
+	 */
+	bool moves;
+	int nr_used;
+	int used[SC_MAX_REGIONS];
 	/* What every member maps once its program ran. */
 	struct sc_view expect[SC_MAX_MEMBERS];
 };
@@ -498,6 +517,14 @@ int sc_migrate_walk(struct scenario *sc, int m, const int *nodes,
  * Returns the number of problems.
  */
 int sc_pageout_walk(struct scenario *sc, int m, const char *when);
+/* Which walk sc_walk_all() makes. */
+enum sc_walk { SC_NO_WALK, SC_MIGRATE_WALK, SC_PAGEOUT_WALK };
+/*
+ * @walk in every live member (@nodes: the two nodes of a migration walk),
+ * then a checkpoint. Returns the number of problems (0 for SC_NO_WALK).
+ */
+int sc_walk_all(struct scenario *sc, enum sc_walk walk, const int *nodes,
+		const char *when);
 /* Make member @m exit and wait until its mm is gone. */
 int sc_exit_member(struct scenario *sc, int m);
 /* Kill and reap every member, release everything. */

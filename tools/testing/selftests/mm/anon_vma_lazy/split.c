@@ -46,8 +46,6 @@
 #include "../../kselftest_harness.h"
 #include "rmap_util.h"
 
-enum walk_kind { NO_WALK, MIGRATE_WALK, PAGEOUT_WALK };
-
 FIXTURE(split) {
 	struct scenario *sc;
 	struct khealth health;
@@ -273,28 +271,9 @@ FIXTURE_TEARDOWN(split)
 	sc_destroy(self->sc);
 }
 
-/* The walk of this test in every live process, then a checkpoint. */
-static int walk_all(struct scenario *sc, enum walk_kind walk, const int *nodes,
-		    const char *when)
-{
-	int m, bad = 0;
-
-	for (m = 0; m < sc->nr_members; m++) {
-		if (!sc->alive[m])
-			continue;
-		if (walk == MIGRATE_WALK)
-			bad += sc_migrate_walk(sc, m, nodes, when);
-		else if (walk == PAGEOUT_WALK)
-			bad += sc_pageout_walk(sc, m, when);
-	}
-	if (walk != NO_WALK)
-		bad += sc_checkpoint(sc, when);
-	return bad;
-}
-
 static void run_split(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(split) * self, const int *exit_order,
-		      enum walk_kind walk, const int *nodes)
+		      enum sc_walk walk, const int *nodes)
 {
 	struct scenario *sc = self->sc;
 	char when[64], report[2048];
@@ -302,7 +281,7 @@ static void run_split(struct __test_metadata *_metadata,
 
 	ASSERT_EQ(0, sc_start(sc, report, sizeof(report))) TH_LOG("%s", report);
 	EXPECT_EQ(0, sc_checkpoint(sc, "built"));
-	EXPECT_EQ(0, walk_all(sc, walk, nodes, "walked after build"));
+	EXPECT_EQ(0, sc_walk_all(sc, walk, nodes, "walked after build"));
 
 	for (k = 0; k < sc->nr_members; k++) {
 		m = exit_order[k];
@@ -311,7 +290,7 @@ static void run_split(struct __test_metadata *_metadata,
 			break;
 		snprintf(when, sizeof(when), "after P%d exited", m);
 		EXPECT_EQ(0, sc_checkpoint(sc, when));
-		EXPECT_EQ(0, walk_all(sc, walk, nodes, when));
+		EXPECT_EQ(0, sc_walk_all(sc, walk, nodes, when));
 	}
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
@@ -319,7 +298,7 @@ static void run_split(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(split, exits, 60)
 {
-	run_split(_metadata, self, variant->exit_order, NO_WALK, NULL);
+	run_split(_metadata, self, variant->exit_order, SC_NO_WALK, NULL);
 }
 
 TEST_F_TIMEOUT(split, migrate_walks, 90)
@@ -328,7 +307,7 @@ TEST_F_TIMEOUT(split, migrate_walks, 90)
 
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
-	run_split(_metadata, self, variant->exit_order, MIGRATE_WALK, nodes);
+	run_split(_metadata, self, variant->exit_order, SC_MIGRATE_WALK, nodes);
 }
 
 TEST_F_TIMEOUT(split, pageout_walks, 90)
@@ -336,7 +315,7 @@ TEST_F_TIMEOUT(split, pageout_walks, 90)
 	if (!swap_enabled())
 		SKIP(return, "needs swap for MADV_PAGEOUT");
 	ASSERT_EQ(0, pin_to_this_cpu());
-	run_split(_metadata, self, variant->exit_order, PAGEOUT_WALK, NULL);
+	run_split(_metadata, self, variant->exit_order, SC_PAGEOUT_WALK, NULL);
 }
 
 /* ---- split_misc -------------------------------------------------------- */
