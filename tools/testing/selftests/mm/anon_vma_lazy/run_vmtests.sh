@@ -28,6 +28,7 @@ categories_builtin='
 	fork:fork_chain
 	split:split
 	merge:merge
+	mremap:mremap
 	ksm:ksm
 	migrate:migrate
 	accounting:accounting
