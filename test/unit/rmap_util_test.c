@@ -960,6 +960,7 @@ static void test_sc_parse(void)
 		"0: mmap3 dontfork3:0-2 wipeonfork3:2-4 mlock3:4-8 munlock3:4-8",
 		"0: mmap0 free0:4-8 cold0 dontneed0:8-12 rw0 unmap0:0-4",
 		"0: mmap0 move0:4-8>5 move5:4-8>0 dontunmap0>3 grow0:8-12",
+		"0: mmap0 pageout0:0-6 fork1 | 1: pageout0",
 	};
 	static const char * const bad[] = {
 		"mmap0", "0 mmap0", "0: mmap", "0: mmapx0", "0: frobnicate0",

@@ -1709,6 +1709,7 @@ static const char * const sc_op_names[] = {
 	[SC_MLOCK] = "mlock", [SC_MUNLOCK] = "munlock",
 	[SC_DONTFORK] = "dontfork", [SC_WIPEONFORK] = "wipeonfork",
 	[SC_MOVE] = "move", [SC_DONTUNMAP] = "dontunmap", [SC_GROW] = "grow",
+	[SC_PAGEOUT] = "pageout",
 };
 
 /* One "word<number>[:a-b][>region]" token. */
@@ -2158,6 +2159,32 @@ static int sc_member_verify(struct scenario *sc, int m)
 }
 
 /* Apply @advice (or mprotect/mlock) to every mapped run of [first, last). */
+/*
+ * MADV_PAGEOUT of @nr pages at @p, until every page this process maps
+ * alone is swapped out (a folio still in a per-CPU LRU batch is missed
+ * once). -1 with errno EAGAIN when some stay.
+ */
+static int sc_pageout_range(char *p, int nr)
+{
+	struct pagemap_entry e;
+	int try, i, left = 0;
+
+	for (try = 0; try < 4; try++) {
+		if (madvise(p, nr * page_size(), MADV_PAGEOUT))
+			return -1;
+		for (left = 0, i = 0; i < nr; i++) {
+			if (pagemap_get(0, (unsigned long)p + i * page_size(),
+					&e))
+				return -1;
+			left += e.present && e.exclusive;
+		}
+		if (!left)
+			return 0;
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
 static int sc_member_syscall(struct scenario *sc, const struct sc_step *st,
 			     const struct sc_view *view)
 {
@@ -2167,6 +2194,8 @@ static int sc_member_syscall(struct scenario *sc, const struct sc_step *st,
 	int start;
 
 	switch (st->op) {
+	case SC_PAGEOUT:
+		return sc_pageout_range(p, st->last - st->first);
 	case SC_MOVE:
 	case SC_DONTUNMAP:
 		if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED |

@@ -396,6 +396,9 @@ void crew_destroy(struct crew *c);
  *                    stays mapped, empty
  *   grow0:8-12       mremap the VMA that ends at page 8 to end at 12, in
  *                    place (pages 8..11 must be unmapped)
+ *   pageout0:0-6     MADV_PAGEOUT; every page the member maps alone must
+ *                    then be swapped out, or the step fails (needs swap,
+ *                    and the scenario pinned to one CPU: pin_to_this_cpu)
  *
  * (":a-b" is pages a..b-1; without it, the whole region; a move's source
  * must lie in one VMA.) Programs are
@@ -447,7 +450,7 @@ struct sc_view {
 enum sc_op {
 	SC_MMAP, SC_WRITE, SC_FORK, SC_RO, SC_RW, SC_UNMAP, SC_DONTNEED,
 	SC_FREE, SC_COLD, SC_MLOCK, SC_MUNLOCK, SC_DONTFORK, SC_WIPEONFORK,
-	SC_MOVE, SC_DONTUNMAP, SC_GROW,
+	SC_MOVE, SC_DONTUNMAP, SC_GROW, SC_PAGEOUT,
 };
 
 struct sc_step {
