@@ -31,6 +31,7 @@ categories_builtin='
 	mremap:mremap
 	ksm:ksm
 	migrate:migrate
+	reclaim:reclaim
 	accounting:accounting
 '
 
@@ -212,6 +213,7 @@ knob_list() {
 		 compact_unevictable_allowed max_map_count; do
 		echo "/proc/sys/vm/$f"
 	done
+	echo /proc/sys/kernel/numa_balancing
 	echo /sys/kernel/mm/ksm/run
 }
 

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * reclaim: swap-out, swap-in and page_idle of anonymous pages of lazy,
+ * upgraded and inherited (PARENT-typed) VMAs.
+ *
+ * Reclaim unmaps a folio from every mapping through rmap and leaves swap
+ * entries; swap-in maps the folio again and must give it back its rmap
+ * (under ANON_VMA_LAZY: the root VMA of a lazy folio, found again at
+ * fault time). A folio that was swapped out before fork is a swap-cache
+ * folio shared by parent and child once both fault it back. page_idle is
+ * an rmap walker of its own: reading the idle bit of a page checks the
+ * accessed bit in every mapping of it.
+ *
+ * reclaim: scenarios for the engine (rmap_util.h) with "pageout" steps,
+ * which fail unless every page the member maps alone was swapped out:
+ * pageout then swap-in by read (the checkpoint reads every page) and by
+ * write, pageout then fork (both fault the swap-cache folio back), pageout
+ * of part then munmap of part then fork, pageout in parent and child
+ * after COW, pageout then mremap (swap entries move), pageout in a child
+ * after the parent exits. Each runs with no walk, with migration walks and
+ * with pageout walks. Needs swap: SKIPs without it (runs in vmtest.sh).
+ *
+ * page_idle: set every page idle, touch some through one mapping (of a
+ * lazy VMA, of a parent after fork, of a child: it reads and verifies
+ * them), read the bits back: the
+ * touched ones must be busy, the others still idle. Needs
+ * /sys/kernel/mm/page_idle (runs in vmtest.sh).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+
+#include "../../kselftest_harness.h"
+#include "rmap_util.h"
+
+FIXTURE(reclaim) {
+	struct scenario *sc;
+	struct khealth health;
+};
+
+/* @program for the engine; the members exit in @exit_order. */
+FIXTURE_VARIANT(reclaim) {
+	const char *program;
+	int exit_order[3];
+};
+
+/* Never forked: swap-in by read at the checkpoint, or by write. */
+FIXTURE_VARIANT_ADD(reclaim, lazy_swapin_by_read) {
+	.program = "0: mmap0 pageout0",
+};
+
+FIXTURE_VARIANT_ADD(reclaim, lazy_swapin_by_write) {
+	.program = "0: mmap0 pageout0 write0",
+};
+
+FIXTURE_VARIANT_ADD(reclaim, lazy_split_then_pageout) {
+	.program = "0: mmap0 ro0:4-8 pageout0 write0",
+};
+
+/* Swapped out, then forked: both fault the same swap-cache folio back. */
+FIXTURE_VARIANT_ADD(reclaim, pageout_then_fork_parent_first) {
+	.program = "0: mmap0 pageout0 fork1 | 1: write0:0-6",
+	.exit_order = { 0, 1 },
+};
+
+FIXTURE_VARIANT_ADD(reclaim, pageout_then_fork_child_first) {
+	.program = "0: mmap0 pageout0 fork1 write0:6-12 | 1: write0:0-3",
+	.exit_order = { 1, 0 },
+};
+
+FIXTURE_VARIANT_ADD(reclaim, pageout_part_then_fork_chain) {
+	.program = "0: mmap0 pageout0:0-6 fork1 | 1: fork2 | 2: write0",
+	.exit_order = { 1, 0, 2 },
+};
+
+FIXTURE_VARIANT_ADD(reclaim, pageout_unmap_part_then_fork) {
+	.program = "0: mmap0 pageout0 unmap0:4-8 fork1 | 1: write0",
+	.exit_order = { 0, 1 },
+};
+
+/* After fork and COW: each process's own copies go out and come back. */
+FIXTURE_VARIANT_ADD(reclaim, upgraded_and_inherited_after_cow) {
+	.program = "0: mmap0 fork1 write0 pageout0 | 1: write0 pageout0",
+	.exit_order = { 0, 1 },
+};
+
+FIXTURE_VARIANT_ADD(reclaim, child_pageout_after_parent_cow) {
+	.program = "0: mmap0 fork1 write0 | 1: fork2 pageout0 | 2: write0:0-4",
+	.exit_order = { 0, 1, 2 },
+};
+
+/* mremap moves swap entries: swap-in at the new address. */
+FIXTURE_VARIANT_ADD(reclaim, pageout_then_move) {
+	.program = "0: mmap0 pageout0 move0:4-8>5",
+};
+
+FIXTURE_VARIANT_ADD(reclaim, pageout_fork_child_moves) {
+	.program = "0: mmap0 pageout0 fork1 | 1: move0>5 write5:0-6",
+	.exit_order = { 0, 1 },
+};
+
+FIXTURE_SETUP(reclaim)
+{
+	const char *missing = page_oracles_missing();
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (!swap_enabled())
+		SKIP(return, "needs swap for MADV_PAGEOUT");
+	/* Every folio reaches the LRU of the CPU that pages it out. */
+	ASSERT_EQ(0, pin_to_this_cpu());
+	self->sc = sc_create(1);
+	ASSERT_NE(NULL, self->sc);
+	ASSERT_EQ(0, sc_parse(self->sc, variant->program))
+		TH_LOG("bad program: %s", variant->program);
+	ASSERT_EQ(0, sc_finish(self->sc));
+	ASSERT_EQ(0, khealth_begin(&self->health, "reclaim"));
+}
+
+FIXTURE_TEARDOWN(reclaim)
+{
+	sc_destroy(self->sc);
+}
+
+static void run_reclaim(struct __test_metadata *_metadata,
+			FIXTURE_DATA(reclaim) * self, const int *exit_order,
+			enum sc_walk walk, const int *nodes)
+{
+	struct scenario *sc = self->sc;
+	char when[64], report[2048];
+	int k, m;
+
+	ASSERT_EQ(0, sc_start(sc, report, sizeof(report))) TH_LOG("%s", report);
+	EXPECT_EQ(0, sc_checkpoint(sc, "built"));
+	EXPECT_EQ(0, sc_walk_all(sc, walk, nodes, "walked after build"));
+
+	for (k = 0; k < sc->nr_members - 1; k++) {
+		m = exit_order[k];
+		ASSERT_EQ(0, sc_exit_member(sc, m)) TH_LOG("P%d did not exit", m);
+		snprintf(when, sizeof(when), "after P%d exited", m);
+		EXPECT_EQ(0, sc_checkpoint(sc, when));
+		EXPECT_EQ(0, sc_walk_all(sc, walk, nodes, when));
+	}
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_F_TIMEOUT(reclaim, exits, 60)
+{
+	run_reclaim(_metadata, self, variant->exit_order, SC_NO_WALK, NULL);
+}
+
+TEST_F_TIMEOUT(reclaim, migrate_walks, 90)
+{
+	int nodes[2];
+
+	if (numa_usable_nodes(nodes, 2) < 2)
+		SKIP(return, "needs 2 NUMA nodes with memory for migration");
+	run_reclaim(_metadata, self, variant->exit_order, SC_MIGRATE_WALK,
+		    nodes);
+}
+
+TEST_F_TIMEOUT(reclaim, pageout_walks, 90)
+{
+	run_reclaim(_metadata, self, variant->exit_order, SC_PAGEOUT_WALK,
+		    NULL);
+}
+
+/* ---- page_idle ---------------------------------------------------------- */
+
+#define IDLE_BITMAP	"/sys/kernel/mm/page_idle/bitmap"
+#define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
+#define IDLE_PAGES	16
+#define IDLE_WAIT_MS	30000
+
+#define CMD_MMAP	'M'	/* map and fill the pages (a lazy VMA) */
+#define CMD_TOUCH	'T'	/* read the even pages */
+#define CMD_COLD	'C'	/* MADV_COLD: drain this CPU's LRU batch */
+#define CMD_FORK	'F'
+#define CMD_EXIT	'X'
+
+FIXTURE(page_idle) {
+	struct crew *crew;
+	char *base;
+	int bitmap;
+	struct khealth health;
+};
+
+/* Which process touches the pages, after how many forks. */
+FIXTURE_VARIANT(page_idle) {
+	bool fork;		/* P0 forks P1, both map the pages */
+	int toucher;
+};
+
+FIXTURE_VARIANT_ADD(page_idle, lazy) {
+	.fork = false,
+	.toucher = 0,
+};
+
+FIXTURE_VARIANT_ADD(page_idle, shared_touched_by_parent) {
+	.fork = true,
+	.toucher = 0,
+};
+
+FIXTURE_VARIANT_ADD(page_idle, shared_touched_by_child) {
+	.fork = true,
+	.toucher = 1,
+};
+
+static __noreturn void idle_member(struct crew *c, char *base, int m)
+{
+	size_t len = IDLE_PAGES * page_size();
+	struct page_tag tag = { .owner = 0 };	/* P0 wrote them */
+	int cmd, ret, i;
+	pid_t pid;
+
+	for (;;) {
+		cmd = crew_next(c, m, 2 * IDLE_WAIT_MS);
+		ret = 0;
+		switch (cmd) {
+		case CMD_MMAP:
+			if (mmap(base, len, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0) != base) {
+				ret = errno;
+				break;
+			}
+			/* Small pages: idle bits are per page, not per folio. */
+			madvise(base, len, MADV_NOHUGEPAGE);
+			for (i = 0; i < IDLE_PAGES; i++) {
+				tag.index = i;
+				tag_fill(base + i * page_size(), page_size(), &tag);
+			}
+			break;
+		case CMD_TOUCH:
+			/*
+			 * Clearing the accessed bit does not flush the TLB: a
+			 * cached translation would not set it again. Changing
+			 * the protection flushes, so the reads walk the page
+			 * table and set the bit.
+			 */
+			if (mprotect(base, len, PROT_READ) ||
+			    mprotect(base, len, PROT_READ | PROT_WRITE))
+				ret = errno;
+			for (i = 0; i < IDLE_PAGES; i += 2) {
+				tag.index = i;
+				ret += !!tag_verify(base + i * page_size(),
+						    page_size(), &tag, NULL);
+			}
+			break;
+		case CMD_COLD:
+			ret = madvise(base, len, MADV_COLD) ? errno : 0;
+			break;
+		case CMD_FORK:
+			pid = crew_fork(c, m + 1);
+			if (pid == 0)
+				idle_member(c, base, m + 1);
+			ret = pid < 0 ? -pid : 0;
+			break;
+		case CMD_EXIT:
+			_exit(0);
+		default:
+			_exit(3);
+		}
+		crew_reply(c, m, ret);
+	}
+}
+
+static int idle_ask(struct crew *c, int m, char cmd)
+{
+	int ret, status;
+
+	ret = crew_send(c, m, cmd);
+	if (!ret)
+		ret = crew_collect(c, m, IDLE_WAIT_MS, &status);
+	return ret ? ret : status;
+}
+
+FIXTURE_SETUP(page_idle)
+{
+	const char *missing = page_oracles_missing();
+	pid_t pid;
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	self->bitmap = open(IDLE_BITMAP, O_RDWR | O_CLOEXEC);
+	if (self->bitmap < 0)
+		SKIP(return, "no %s (CONFIG_IDLE_PAGE_TRACKING)", IDLE_BITMAP);
+	/* NUMA balancing would migrate the pages under the idle bits. */
+	if (!access(NUMA_BALANCING, F_OK))
+		ASSERT_EQ(0, knob_set(NUMA_BALANCING, "0"));
+	ASSERT_EQ(0, pin_to_this_cpu());
+	self->base = reserve_range(IDLE_PAGES * page_size());
+	ASSERT_NE(NULL, self->base);
+	self->crew = crew_create(2);
+	ASSERT_NE(NULL, self->crew);
+	pid = crew_fork(self->crew, 0);
+	if (pid == 0)
+		idle_member(self->crew, self->base, 0);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_MMAP));
+	ASSERT_EQ(0, khealth_begin(&self->health, "page_idle"));
+}
+
+FIXTURE_TEARDOWN(page_idle)
+{
+	crew_destroy(self->crew);
+	knob_restore_all();
+	if (self->bitmap >= 0)
+		close(self->bitmap);
+	if (self->base)
+		munmap(self->base, IDLE_PAGES * page_size());
+}
+
+/* Read (or with @set, write) the idle bit of @pfn. */
+static int idle_bit(int fd, __u64 pfn, bool set, bool *idle)
+{
+	off_t off = pfn / 64 * 8;
+	__u64 word = 0;
+
+	if (set) {
+		word = 1ULL << (pfn % 64);
+		return pwrite(fd, &word, 8, off) == 8 ? 0 : -errno;
+	}
+	if (pread(fd, &word, 8, off) != 8)
+		return -errno;
+	*idle = word & (1ULL << (pfn % 64));
+	return 0;
+}
+
+/* PFNs of P0's pages; 0 when all are present. */
+static int idle_pfns(FIXTURE_DATA(page_idle) * self, __u64 *pfn)
+{
+	struct pagemap_entry e;
+	int i;
+
+	for (i = 0; i < IDLE_PAGES; i++) {
+		if (pagemap_get(self->crew->shared->pids[0],
+				(unsigned long)self->base + i * page_size(), &e) ||
+		    !e.present || !e.pfn)
+			return -1;
+		pfn[i] = e.pfn;
+	}
+	return 0;
+}
+
+/*
+ * Set every page idle, let the toucher read the even pages, read the
+ * bits into @idle. 1 when a page moved meanwhile (compaction may migrate
+ * any anonymous page: the bits then describe other pages), else 0.
+ */
+static int idle_round(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(page_idle) * self, int toucher,
+		      bool *idle)
+{
+	__u64 pfn[IDLE_PAGES], after[IDLE_PAGES];
+	int i;
+
+	ASSERT_EQ(0, idle_pfns(self, pfn));
+	for (i = 0; i < IDLE_PAGES; i++)
+		ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], true, NULL));
+	/* Set idle means idle, before anyone touched a page. */
+	for (i = 0; i < IDLE_PAGES; i++) {
+		ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], false, &idle[i]));
+		ASSERT_TRUE(idle[i]) TH_LOG("page %d not idle right after set", i);
+	}
+	ASSERT_EQ(0, idle_ask(self->crew, toucher, CMD_TOUCH));
+	for (i = 0; i < IDLE_PAGES; i++)
+		ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], false, &idle[i]));
+	ASSERT_EQ(0, idle_pfns(self, after));
+	return memcmp(pfn, after, sizeof(pfn)) != 0;
+}
+
+TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
+{
+	bool idle[IDLE_PAGES];
+	char report[2048];
+	int i, try, moved = 1;
+
+	if (variant->fork)
+		ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_FORK));
+	for (try = 0; try < 5 && moved; try++) {
+		/* Put new folios on the LRU: page_idle ignores the others. */
+		for (i = 0; i < 1 + variant->fork; i++)
+			ASSERT_EQ(0, idle_ask(self->crew, i, CMD_COLD));
+		moved = idle_round(_metadata, self, variant->toucher, idle);
+		if (moved)
+			TH_LOG("pages moved (compaction?) while checked: again");
+	}
+	ASSERT_EQ(0, moved) TH_LOG("pages kept moving: idle bits unverifiable");
+	for (i = 0; i < IDLE_PAGES; i++) {
+		bool want = i % 2, got = idle[i];
+
+		EXPECT_EQ(want, got)
+			TH_LOG("page %d (%s) idle %d after P%d touched it", i,
+			       want ? "untouched" : "touched", got,
+			       variant->toucher);
+	}
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_HARNESS_MAIN
