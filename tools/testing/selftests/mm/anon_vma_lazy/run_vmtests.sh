@@ -32,6 +32,7 @@ categories_builtin='
 	ksm:ksm
 	migrate:migrate
 	reclaim:reclaim
+	uffd_move:uffd_move
 	accounting:accounting
 '
 
