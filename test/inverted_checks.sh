@@ -12,6 +12,8 @@
 #                                    migration tests run instead of SKIP
 #   test/inverted_checks.sh [--vm] ksm migrate    only these binaries
 #
+# The QEMU runs pass -d: destructive categories run there too.
+#
 # Prints "ok N ..." / "not ok N ..." and ends with "N passed, N failed".
 
 set -u
@@ -109,8 +111,8 @@ for patch in "$top"/test/inverted/*.patch; do
 		report fail "$bin: inverted static build"
 		continue
 	fi
-	cat=$("$suite/run_vmtests.sh" -n | awk -v b="$bin" '$2 == b { print $1 }')
-	"$suite/vmtest.sh" -B "$static" -- -t "$cat" > "$work/vm.out" 2> "$work/vm.err"
+	cat=$("$suite/run_vmtests.sh" -n -d | awk -v b="$bin" '$2 == b { print $1 }')
+	"$suite/vmtest.sh" -B "$static" -- -d -t "$cat" > "$work/vm.out" 2> "$work/vm.err"
 	if judge "$work/vm.out" "# "; then
 		report ok "$bin: every test fails with its central assertion inverted (VM)"
 	else

@@ -34,6 +34,7 @@ categories_builtin='
 	reclaim:reclaim
 	uffd_move:uffd_move
 	accounting:accounting
+	memory_failure:memory_failure:destructive
 '
 
 # kselftest exit codes
