@@ -1811,7 +1811,8 @@ static struct page_tag sc_tag(int m, int s, int r, int i)
 static bool sc_same_attrs(const struct sc_page *a, const struct sc_page *b)
 {
 	return a->readonly == b->readonly && a->locked == b->locked &&
-	       a->dontfork == b->dontfork && a->wipeonfork == b->wipeonfork;
+	       a->dontfork == b->dontfork && a->wipeonfork == b->wipeonfork &&
+	       a->unaccounted == b->unaccounted;
 }
 
 static bool sc_mapped(const struct sc_page *pg)
@@ -1819,39 +1820,118 @@ static bool sc_mapped(const struct sc_page *pg)
 	return pg->state != SC_UNMAPPED;
 }
 
-/* Whether pages @a and @b may be in one VMA: flags and vm_pgoff line up. */
-static bool sc_fits(const struct sc_page *a, const struct sc_page *b)
+/*
+ * A VMA's anon_vma as the model knows it (sc_page.av): 0 none (a child's
+ * MADV_WIPEONFORK VMA, or moved from one), values with this bit set for
+ * the anon_vma a VMA gets at fork, others for one made in this mm.
+ */
+#define SC_AV_FORKED	0x80000000U
+
+/*
+ * Whether this kernel merges a VMA that has an anon_vma into a neighbour
+ * that has none (6.18 does, when the anon_vma is the VMA's only one; 6.12
+ * does not). Probed once: a two-page mapping whose pages differ only in
+ * VM_DONTCOPY, neither faulted; the first page is faulted, then made
+ * VM_DONTCOPY too: one VMA afterwards or two.
+ */
+static bool sc_merges_into_empty_anon(void)
 {
-	return sc_same_attrs(a, b) && b->pgoff == a->pgoff + 1;
+	static int merges = -1;
+	struct vma_extent v[3];
+	size_t ps = page_size();
+	char *p;
+
+	if (merges >= 0)
+		return merges;
+	merges = 0;
+	p = mmap(NULL, 2 * ps, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return merges;
+	if (!madvise(p + ps, ps, MADV_DONTFORK)) {
+		p[0] = 1;
+		if (!madvise(p, ps, MADV_DONTFORK))
+			merges = vma_layout(0, (unsigned long)p,
+					    (unsigned long)p + 2 * ps, v, 3) == 1;
+	}
+	munmap(p, 2 * ps);
+	return merges;
 }
 
 /*
- * After an attribute change or a move on [first, last): the VMA is split
- * at both ends, then the kernel merges each end with its neighbour again if
- * their flags and vm_pgoff match (pieces split in this mm share one
- * anon_vma). A boundary inherited at fork is not merged: the pieces then
- * have different anon_vmas on a kernel without the series.
+ * Whether the VMA of page @vmg (just changed, moved or grown) merges with
+ * its neighbour's (@nb) across the boundary between them: flags and
+ * vm_pgoff line up, and the anon_vmas are compatible: one anon_vma; or
+ * none on either side (the merged VMA takes the other's), where the one
+ * that has one has no other (it was not inherited). A VMA with one
+ * merging into a neighbour without: depends on the kernel.
  */
-static void sc_model_edges(struct sc_page *pg, int first, int last)
+static bool sc_fits(const struct sc_page *vmg, const struct sc_page *nb,
+		    bool nb_left)
 {
-	int edge[2] = { first, last }, k, i;
+	const struct sc_page *a = nb_left ? nb : vmg, *b = nb_left ? vmg : nb;
+	bool anon_ok;
 
-	for (k = 0; k < 2; k++) {
-		i = edge[k];
-		if (i <= 0 || i >= SC_REGION_PAGES || !sc_mapped(&pg[i]) ||
-		    !sc_mapped(&pg[i - 1]))
-			continue;
-		if (!sc_fits(&pg[i - 1], &pg[i])) {
-			pg[i].vma_start = true;
-			pg[i].sticky = false;
-		} else if (!pg[i].sticky) {
-			pg[i].vma_start = false;
-		}
+	if (vmg->av == nb->av)
+		anon_ok = true;
+	else if (!vmg->av)
+		anon_ok = !(nb->av & SC_AV_FORKED);
+	else if (!nb->av)
+		anon_ok = !(vmg->av & SC_AV_FORKED) &&
+			  sc_merges_into_empty_anon();
+	else
+		anon_ok = false;
+	return sc_same_attrs(a, b) && b->pgoff == a->pgoff + 1 && anon_ok;
+}
+
+/* After merges: a VMA that took in one without anon_vma shares its own. */
+static void sc_model_spread_av(struct sc_page *pg)
+{
+	int i, j, start;
+	__u32 av;
+
+	for (start = 0; start < SC_REGION_PAGES; start = i) {
+		for (av = 0, i = start; i < SC_REGION_PAGES && sc_mapped(&pg[i]) &&
+		     (i == start || !pg[i].vma_start); i++)
+			av = av ? av : pg[i].av;
+		for (j = start; j < i; j++)
+			pg[j].av = av;
+		if (i == start)
+			i++;
 	}
-	/* Merges inside the range: its pages now have equal attributes. */
-	for (i = first + 1; i < last; i++)
-		if (!pg[i].sticky && sc_fits(&pg[i - 1], &pg[i]))
-			pg[i].vma_start = false;
+}
+
+/*
+ * The VMA layout after [first, last) changed (@changed[i]: page i's
+ * flags changed; NULL: every page of the range, for a moved or grown
+ * piece). The kernel splits a changed VMA at the ends of the range and
+ * tries to merge every changed VMA with its neighbours; unchanged VMAs
+ * keep their boundaries, even between pieces that would fit.
+ */
+static void sc_model_edges(struct sc_page *pg, int first, int last,
+			   const bool *changed)
+{
+	int b;
+
+	for (b = first; b <= last; b++) {
+		bool left, right;
+
+		if (b <= 0 || b >= SC_REGION_PAGES || !sc_mapped(&pg[b]) ||
+		    !sc_mapped(&pg[b - 1]))
+			continue;
+		left = b - 1 >= first && b - 1 < last &&
+		       (!changed || changed[b - 1]);
+		right = b >= first && b < last && (!changed || changed[b]);
+		/* Inside one VMA that changed as a whole: no boundary. */
+		if (!pg[b].vma_start && b > first && b < last)
+			continue;
+		if (!left && !right)
+			continue;
+		/* The kernel goes left to right: the right piece merges last. */
+		pg[b].vma_start = right ? !sc_fits(&pg[b], &pg[b - 1], true) :
+					  !sc_fits(&pg[b - 1], &pg[b], false);
+	}
+	sc_model_spread_av(pg);
 }
 
 /*
@@ -1860,14 +1940,16 @@ static void sc_model_edges(struct sc_page *pg, int first, int last)
  * stays mapped, empty (the next access faults a zero page).
  */
 static void sc_model_move(struct sc_page *src, struct sc_page *dst,
-			  int first, int last, bool dontunmap)
+			  int dst_region, int first, int last, bool dontunmap)
 {
 	int i;
 
 	for (i = first; i < last; i++) {
 		dst[i] = src[i];
 		dst[i].vma_start = i == first;
-		dst[i].sticky = false;
+		/* copy_vma(): no anon_vma yet, so vm_pgoff as for a new VMA. */
+		if (!src[i].av)
+			dst[i].pgoff = dst_region * (SC_REGION_PAGES + 1) + i;
 		if (dontunmap) {
 			src[i].state = SC_ZERO;
 			memset(&src[i].tag, 0, sizeof(src[i].tag));
@@ -1878,13 +1960,11 @@ static void sc_model_move(struct sc_page *src, struct sc_page *dst,
 		}
 	}
 	/* The hole left behind starts a new VMA after it. */
-	if (!dontunmap && last < SC_REGION_PAGES && sc_mapped(&src[last])) {
+	if (!dontunmap && last < SC_REGION_PAGES && sc_mapped(&src[last]))
 		src[last].vma_start = true;
-		src[last].sticky = false;
-	}
 	if (last < SC_REGION_PAGES && sc_mapped(&dst[last]))
 		dst[last].vma_start = true;
-	sc_model_edges(dst, first, last);
+	sc_model_edges(dst, first, last, NULL);
 }
 
 /* mremap growing the VMA that ends at @first in place to end at @last. */
@@ -1899,25 +1979,47 @@ static void sc_model_grow(struct sc_page *pg, int first, int last)
 		pg[i].copy = 0;
 		pg[i].pgoff = pg[i - 1].pgoff + 1;
 		pg[i].vma_start = false;
-		pg[i].sticky = false;
 	}
-	if (last < SC_REGION_PAGES && sc_mapped(&pg[last]))
-		sc_model_edges(pg, last, last);
+	sc_model_edges(pg, first, last, NULL);
+}
+
+/*
+ * A write fault in a VMA without anon_vma (a child's MADV_WIPEONFORK VMA)
+ * gives the whole VMA a new one (its neighbours are inherited: never
+ * reused).
+ */
+static void sc_model_first_write(struct sc_page *pg, int m, int s, int r)
+{
+	int i, j, start = 0;
+
+	for (i = 0; i < SC_REGION_PAGES; i++) {
+		if (!sc_mapped(&pg[i]))
+			continue;
+		if (pg[i].vma_start || !i || !sc_mapped(&pg[i - 1]))
+			start = i;
+		if (pg[i].av || pg[i].state != SC_TAGGED)
+			continue;
+		for (j = start; j < SC_REGION_PAGES && sc_mapped(&pg[j]) &&
+		     (j == start || !pg[j].vma_start); j++)
+			pg[j].av = 0x40000000U |
+				   (sc_mix(((__u64)m << 32) | (s << 16) |
+					   (r << 8) | start) & 0x3fffffff);
+	}
 }
 
 /* What step @s of member @m does to its view @v. */
-static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
+void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
 {
 	const struct sc_step *st = &sc->steps[m][s];
 	struct sc_page *pg = v->page[st->region];
-	bool changes_attrs = false;
+	bool changes_attrs = false, changed[SC_REGION_PAGES] = { false };
 	int i;
 
 	if (st->op == SC_FORK)
 		return;
 	if (st->op == SC_MOVE || st->op == SC_DONTUNMAP) {
-		sc_model_move(pg, v->page[st->child], st->first, st->last,
-			      st->op == SC_DONTUNMAP);
+		sc_model_move(pg, v->page[st->child], st->child, st->first,
+			      st->last, st->op == SC_DONTUNMAP);
 		return;
 	}
 	if (st->op == SC_GROW) {
@@ -1934,6 +2036,9 @@ static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
 			p->state = SC_TAGGED;
 			p->tag = sc_tag(m, s, st->region, i);
 			p->vma_start = i == st->first;
+			/* Faulted at once: an anon_vma of its own. */
+			p->av = 1 + (m * SC_MAX_STEPS + s) * SC_MAX_REGIONS +
+				st->region;
 			/* Anonymous: the address in pages (regions never touch). */
 			p->pgoff = st->region * (SC_REGION_PAGES + 1) + i;
 			break;
@@ -1960,11 +2065,30 @@ static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
 			break;
 		case SC_RO:
 		case SC_RW:
+			/*
+			 * An mlocked private VMA made writable is populated
+			 * for write: a shared copy is copied.
+			 */
+			if (st->op == SC_RW && p->readonly && p->locked &&
+			    p->state == SC_TAGGED)
+				p->copy = ((m + 1) << 16) | (s + 1);
+			/*
+			 * mprotect drops VM_ACCOUNT of a VMA without anon_vma
+			 * made read-only, and charges it again when writable:
+			 * a flag that keeps such a VMA from its neighbours.
+			 */
+			if (st->op == SC_RO && !p->readonly && !p->av)
+				p->unaccounted = true;
+			if (st->op == SC_RW && p->readonly)
+				p->unaccounted = false;
 			p->readonly = st->op == SC_RO;
 			break;
 		case SC_MLOCK:
-			/* Populated for write: a shared copy is copied. */
-			if (p->state == SC_TAGGED && !p->readonly && !p->locked)
+			/*
+			 * Populated for write, also when already locked: a
+			 * shared copy is copied.
+			 */
+			if (p->state == SC_TAGGED && !p->readonly)
 				p->copy = ((m + 1) << 16) | (s + 1);
 			p->locked = true;
 			break;
@@ -1980,22 +2104,23 @@ static void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v)
 		default:
 			break;
 		}
-		if (sc_mapped(p) && !sc_same_attrs(&before, p))
-			changes_attrs = true;
+		changed[i] = sc_mapped(p) && !sc_same_attrs(&before, p);
+		changes_attrs |= changed[i];
 	}
 	/* A hole left by munmap starts a new VMA after it. */
 	if (st->op == SC_UNMAP && st->last < SC_REGION_PAGES &&
-	    sc_mapped(&pg[st->last])) {
+	    sc_mapped(&pg[st->last]))
 		pg[st->last].vma_start = true;
-		pg[st->last].sticky = false;
-	}
 	if (changes_attrs)
-		sc_model_edges(pg, st->first, st->last);
+		sc_model_edges(pg, st->first, st->last, changed);
+	if (st->op == SC_WRITE)
+		sc_model_first_write(pg, m, s, st->region);
 }
 
 /* The view a child gets from its parent's at fork (may be in place). */
-static void sc_model_fork(const struct sc_view *parent, struct sc_view *child)
+void sc_model_fork(const struct sc_view *parent, struct sc_view *child)
 {
+	__u32 av;
 	int r, i;
 
 	if (child != parent)
@@ -2016,19 +2141,30 @@ static void sc_model_fork(const struct sc_view *parent, struct sc_view *child)
 			}
 			/* mlock is not inherited; VMA boundaries are. */
 			p->locked = false;
-			p->sticky = p->vma_start;
 		}
 		/* A page after a DONTFORK hole starts a VMA. */
 		for (i = 1; i < SC_REGION_PAGES; i++) {
 			struct sc_page *p = &child->page[r][i];
 
-			if (sc_mapped(p) && !sc_mapped(&child->page[r][i - 1])) {
+			if (sc_mapped(p) && !sc_mapped(&child->page[r][i - 1]))
 				p->vma_start = true;
-				p->sticky = true;
-			}
 		}
 		if (sc_mapped(&child->page[r][0]))
 			child->page[r][0].vma_start = true;
+		/*
+		 * Every VMA of the child gets an anon_vma of its own, but a
+		 * MADV_WIPEONFORK one: none until a write fault.
+		 */
+		for (i = 0, av = 0; i < SC_REGION_PAGES; i++) {
+			struct sc_page *p = &child->page[r][i];
+
+			if (!sc_mapped(p))
+				continue;
+			if (p->vma_start)
+				av = sc_mix(((__u64)p->av << 16) | (r << 4) | i) |
+				     SC_AV_FORKED;
+			p->av = p->wipeonfork ? 0 : av;
+		}
 	}
 }
 
@@ -2208,6 +2344,9 @@ static int sc_member_syscall(struct scenario *sc, const struct sc_step *st,
 		for (start = st->first - 1; start > 0; start--)
 			if (view->page[st->region][start].vma_start)
 				break;
+		/* The range may still hold the PROT_NONE reservation. */
+		if (munmap(sc_addr(sc, st->region, st->first), len))
+			return -1;
 		p = sc_addr(sc, st->region, start);
 		if (mremap(p, (st->first - start) * page_size(),
 			   (st->last - start) * page_size(), 0) != p)

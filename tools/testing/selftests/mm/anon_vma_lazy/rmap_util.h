@@ -436,8 +436,9 @@ struct sc_page {
 	bool locked;
 	bool dontfork;
 	bool wipeonfork;
+	bool unaccounted;	/* no VM_ACCOUNT: made read-only without anon_vma */
 	bool vma_start;		/* a VMA starts at this page */
-	bool sticky;		/* that boundary came from the parent at fork */
+	__u32 av;		/* which anon_vma its VMA has (0: none) */
 	__u32 pgoff;		/* vm_pgoff of its VMA + offset: mremap keeps it */
 	struct page_tag tag;	/* the contents */
 	__u32 copy;		/* same tag, new page: mlock broke COW */
@@ -490,6 +491,12 @@ struct scenario {
 
 /* A zeroed scenario, or NULL. */
 struct scenario *sc_create(unsigned long seed);
+/*
+ * The model, for program generators: what step @s of member @m does to
+ * the view @v of that member, and the view a child starts from at fork.
+ */
+void sc_model_step(struct scenario *sc, int m, int s, struct sc_view *v);
+void sc_model_fork(const struct sc_view *parent, struct sc_view *child);
 /* Append one step to member @m's program (-EINVAL when it does not fit). */
 int sc_add_step(struct scenario *sc, int m, enum sc_op op, int region,
 		int first, int last, int child);
