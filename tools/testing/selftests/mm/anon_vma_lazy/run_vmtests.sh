@@ -34,6 +34,7 @@ categories_builtin='
 	reclaim:reclaim
 	uffd_move:uffd_move
 	accounting:accounting
+	stress:anon_vma_stress
 	memory_failure:memory_failure:destructive
 '
 
