@@ -69,6 +69,8 @@
 #define CMD_MBIND	'B'	/* mbind pages [first, last) to node, moving */
 #define CMD_VERIFY	'V'
 #define CMD_FORK	'F'	/* fork member m + 1 */
+#define CMD_MOVE	'M'	/* mremap the region to moved_addr() */
+#define CMD_PAGEOUT	'P'	/* MADV_PAGEOUT of the region */
 #define CMD_EXIT	'X'
 
 /* Contents of the file behind the MAP_PRIVATE mapping. */
@@ -154,6 +156,12 @@ static long set_mbind(char *addr, size_t len, int node, unsigned int flags)
 		       8 * sizeof(mask), flags);
 }
 
+/* Where CMD_MOVE puts the region: after it and a gap. */
+static char *moved_addr(struct mig_world *w)
+{
+	return w->addr + (size_t)(w->nr_pages + 1) * page_size();
+}
+
 static __noreturn void member(struct mig_world *w, int m)
 {
 	struct mig_params *p = w->params;
@@ -196,6 +204,19 @@ static __noreturn void member(struct mig_world *w, int m)
 			if (pid == 0)
 				member(w, m + 1);
 			ret = pid < 0 ? -pid : 0;
+			break;
+		case CMD_MOVE:
+			if (mremap(w->addr, (size_t)w->nr_pages * page_size(),
+				   (size_t)w->nr_pages * page_size(),
+				   MREMAP_MAYMOVE | MREMAP_FIXED,
+				   moved_addr(w)) != moved_addr(w))
+				ret = errno;
+			else
+				w->addr = moved_addr(w);
+			break;
+		case CMD_PAGEOUT:
+			ret = madvise(w->addr, (size_t)w->nr_pages * page_size(),
+				      MADV_PAGEOUT) ? errno : 0;
 			break;
 		case CMD_EXIT:
 			_exit(0);
@@ -276,7 +297,8 @@ static void world_init(struct __test_metadata *_metadata, struct mig_world *w,
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	w->nr_pages = nr_pages;
-	w->reserved_len = (size_t)nr_pages * page_size() + align;
+	/* Room for the region, a gap, and the region moved (CMD_MOVE). */
+	w->reserved_len = (size_t)(2 * nr_pages + 1) * page_size() + align;
 	w->reserved = reserve_range(w->reserved_len);
 	ASSERT_NE(NULL, w->reserved);
 	a = ((unsigned long)w->reserved + align - 1) & ~(align - 1);
@@ -317,6 +339,19 @@ static int read_entries(pid_t pid, const char *addr, int count,
 	for (i = 0; i < count; i++)
 		if (pagemap_get(pid, (unsigned long)addr + i * page_size(),
 				&e[i]) || !e[i].present || !e[i].pfn)
+			return -1;
+	return 0;
+}
+
+/* The same, present or not (after a pageout). */
+static int read_entries_any(pid_t pid, const char *addr, int count,
+			    struct pagemap_entry *e)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (pagemap_get(pid, (unsigned long)addr + i * page_size(),
+				&e[i]))
 			return -1;
 	return 0;
 }
@@ -622,6 +657,73 @@ TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
 	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, 0, PAGES / 2, node,
 				MPOL_MF_MOVE, status));
 	check_moved(_metadata, w, 1, 0, PAGES / 2, node, before, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * The COWed pages of a MAP_PRIVATE file mapping after mremap: the child
+ * moves its region; the copies it shares with the parent are found at
+ * both addresses (migration from the parent must move the child's
+ * mapping, at its new address, too); the child's own copies go to swap
+ * and come back. Bit 61 keeps telling copies (clear) from page cache
+ * (set) wherever the VMA is.
+ */
+TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
+{
+	static struct pagemap_entry mine[PAGES], theirs[PAGES];
+	static int status[PAGES];
+	struct mig_world *w = &self->w;
+	char *moved = moved_addr(w);
+	int node, to, i, try, left;
+
+	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_FILE));
+	ASSERT_EQ(0, ask_range(w, 0, CMD_WRITE, 0, PAGES / 2));
+	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
+	ASSERT_EQ(0, ask(w, 1, CMD_MOVE));
+	/* The child's own copies: [0, 1/4). */
+	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, PAGES / 4));
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, mine));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), moved, PAGES, theirs));
+	for (i = 0; i < PAGES; i++) {
+		/* Shared copies [1/4, 1/2) and page cache: one PFN. */
+		bool shared = i >= PAGES / 4;
+
+		EXPECT_EQ(shared, mine[i].pfn == theirs[i].pfn)
+			TH_LOG("page %d: %#llx and %#llx", i,
+			       (unsigned long long)mine[i].pfn,
+			       (unsigned long long)theirs[i].pfn);
+		EXPECT_EQ(i >= PAGES / 2, theirs[i].file) TH_LOG("page %d", i);
+	}
+
+	/* Migration from the parent reaches the moved mapping. */
+	node = node_of(pid_of(w, 0), w->addr, PAGES / 2 - 1);
+	ASSERT_LE(0, node);
+	to = other_node(self->nodes, node);
+	ASSERT_EQ(0, move_range(pid_of(w, 0), w->addr, PAGES / 4, PAGES / 2,
+				to, MPOL_MF_MOVE_ALL, status));
+	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, mine));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), moved, PAGES, theirs));
+	for (i = PAGES / 4; i < PAGES / 2; i++)
+		EXPECT_EQ(mine[i].pfn, theirs[i].pfn) TH_LOG("page %d", i);
+	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 1), moved, PAGES / 4,
+				    PAGES / 2, to));
+
+	/* The child's own copies go out to swap and come back. */
+	if (swap_enabled()) {
+		for (try = 0, left = 1; try < 4 && left; try++) {
+			ASSERT_EQ(0, ask(w, 1, CMD_PAGEOUT));
+			ASSERT_EQ(0, read_entries_any(pid_of(w, 1), moved,
+						      PAGES / 4, theirs));
+			for (left = 0, i = 0; i < PAGES / 4; i++)
+				left += !theirs[i].swapped;
+		}
+		EXPECT_EQ(0, left) TH_LOG("copies not swapped out");
+	}
+	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
+	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	ASSERT_EQ(0, read_entries(pid_of(w, 1), moved, PAGES, theirs));
+	for (i = 0; i < PAGES; i++)
+		EXPECT_EQ(i >= PAGES / 2, theirs[i].file) TH_LOG("page %d", i);
 	check_log(_metadata, &self->health);
 }
 

@@ -181,6 +181,7 @@ TEST_F_TIMEOUT(reclaim, pageout_walks, 90)
 #define CMD_MMAP	'M'	/* map and fill the pages (a lazy VMA) */
 #define CMD_TOUCH	'T'	/* read the even pages */
 #define CMD_COLD	'C'	/* MADV_COLD: drain this CPU's LRU batch */
+#define CMD_MERGEABLE	'K'
 #define CMD_FORK	'F'
 #define CMD_EXIT	'X'
 
@@ -194,6 +195,7 @@ FIXTURE(page_idle) {
 /* Which process touches the pages, after how many forks. */
 FIXTURE_VARIANT(page_idle) {
 	bool fork;		/* P0 forks P1, both map the pages */
+	bool ksm;		/* P1 unrelated: KSM merges its pages with P0's */
 	int toucher;
 };
 
@@ -209,6 +211,12 @@ FIXTURE_VARIANT_ADD(page_idle, shared_touched_by_parent) {
 
 FIXTURE_VARIANT_ADD(page_idle, shared_touched_by_child) {
 	.fork = true,
+	.toucher = 1,
+};
+
+/* KSM pages: reading the bit walks the KSM page's rmap items. */
+FIXTURE_VARIANT_ADD(page_idle, ksm_touched_by_other) {
+	.ksm = true,
 	.toucher = 1,
 };
 
@@ -256,6 +264,9 @@ static __noreturn void idle_member(struct crew *c, char *base, int m)
 		case CMD_COLD:
 			ret = madvise(base, len, MADV_COLD) ? errno : 0;
 			break;
+		case CMD_MERGEABLE:
+			ret = madvise(base, len, MADV_MERGEABLE) ? errno : 0;
+			break;
 		case CMD_FORK:
 			pid = crew_fork(c, m + 1);
 			if (pid == 0)
@@ -298,7 +309,7 @@ FIXTURE_SETUP(page_idle)
 	ASSERT_EQ(0, pin_to_this_cpu());
 	self->base = reserve_range(IDLE_PAGES * page_size());
 	ASSERT_NE(NULL, self->base);
-	self->crew = crew_create(2);
+	self->crew = crew_create(3);
 	ASSERT_NE(NULL, self->crew);
 	pid = crew_fork(self->crew, 0);
 	if (pid == 0)
@@ -377,6 +388,39 @@ static int idle_round(struct __test_metadata *_metadata,
 	return memcmp(pfn, after, sizeof(pfn)) != 0;
 }
 
+/*
+ * P1, unrelated to P0, maps the same contents; ksmd merges every page of
+ * both into KSM pages, then stops (the pages stay merged).
+ */
+static void ksm_merge_members(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(page_idle) * self)
+{
+	long long deadline = now_ms() + IDLE_WAIT_MS;
+	char path[64];
+	unsigned long kb = 0;
+	pid_t pid;
+
+	if (!ksm_available())
+		SKIP(return, "no KSM (CONFIG_KSM, /sys/kernel/mm/ksm)");
+	pid = crew_fork(self->crew, 1);
+	if (pid == 0)
+		idle_member(self->crew, self->base, 1);
+	ASSERT_LT(0, pid);
+	ASSERT_EQ(0, idle_ask(self->crew, 1, CMD_MMAP));
+	ASSERT_EQ(0, ksm_start_fast());
+	ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_MERGEABLE));
+	ASSERT_EQ(0, idle_ask(self->crew, 1, CMD_MERGEABLE));
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	while (now_ms() < deadline &&
+	       (smaps_field_kb(path, (unsigned long)self->base, "KSM", &kb) ||
+		kb < IDLE_PAGES * page_size() / 1024))
+		usleep(10000);
+	ASSERT_EQ(IDLE_PAGES * page_size() / 1024, kb)
+		TH_LOG("not merged within %d ms", IDLE_WAIT_MS);
+	/* ksmd would look at the pages too: stop it, they stay merged. */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
+}
+
 TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 {
 	bool idle[IDLE_PAGES];
@@ -385,9 +429,11 @@ TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 
 	if (variant->fork)
 		ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_FORK));
+	if (variant->ksm)
+		ksm_merge_members(_metadata, self);
 	for (try = 0; try < 5 && moved; try++) {
 		/* Put new folios on the LRU: page_idle ignores the others. */
-		for (i = 0; i < 1 + variant->fork; i++)
+		for (i = 0; i < 1 + (variant->fork || variant->ksm); i++)
 			ASSERT_EQ(0, idle_ask(self->crew, i, CMD_COLD));
 		moved = idle_round(_metadata, self, variant->toucher, idle);
 		if (moved)
