@@ -84,6 +84,16 @@ FIXTURE_VARIANT_ADD(mremap, dontunmap_part) {
 	.program = "0: mmap0 dontunmap0:0-4>5 write5",
 };
 
+/*
+ * MREMAP_DONTUNMAP of a whole VMA leaves it without anon_vma; growing it
+ * up to the rest of the region merges the two, and the merged VMA must
+ * take the anon_vma of the rest (dup_anon_vma()), or rmap loses the
+ * rest's pages.
+ */
+FIXTURE_VARIANT_ADD(mremap, dontunmap_whole_then_grow_into_rest) {
+	.program = "0: mmap0 unmap0:4-6 dontunmap0:0-4>5 grow0:4-6 write0",
+};
+
 /* In the parent after fork, while the child shares the pages. */
 FIXTURE_VARIANT_ADD(mremap, parent_moves_after_fork) {
 	.program = "0: mmap0 fork1 move0>5 write5 | 1: write0:0-6",
