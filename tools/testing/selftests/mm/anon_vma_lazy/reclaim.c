@@ -329,18 +329,26 @@ FIXTURE_TEARDOWN(page_idle)
 		munmap(self->base, IDLE_PAGES * page_size());
 }
 
-/* Read (or with @set, write) the idle bit of @pfn. */
+/*
+ * Read (or with @set, write) the idle bit of @pfn. 1 when the bit cannot
+ * be read: the bitmap returns only whole 64-page words below max_pfn, so
+ * a page in the last, partial word (the end of RAM) has no readable bit.
+ */
 static int idle_bit(int fd, __u64 pfn, bool set, bool *idle)
 {
 	off_t off = pfn / 64 * 8;
 	__u64 word = 0;
+	ssize_t ret;
 
 	if (set) {
 		word = 1ULL << (pfn % 64);
 		return pwrite(fd, &word, 8, off) == 8 ? 0 : -errno;
 	}
-	if (pread(fd, &word, 8, off) != 8)
+	ret = pread(fd, &word, 8, off);
+	if (ret < 0)
 		return -errno;
+	if (ret != 8)
+		return 1;
 	*idle = word & (1ULL << (pfn % 64));
 	return 0;
 }
@@ -370,25 +378,34 @@ static int idle_pfns(FIXTURE_DATA(page_idle) * self, __u64 *pfn)
  */
 static int idle_round(struct __test_metadata *_metadata,
 		      FIXTURE_DATA(page_idle) * self, int toucher,
-		      bool *idle)
+		      bool *idle, bool *unreadable)
 {
 	__u64 pfn[IDLE_PAGES], after[IDLE_PAGES];
-	int i;
+	int i, ret;
 
 	ASSERT_EQ(0, idle_pfns(self, pfn));
 	for (i = 0; i < IDLE_PAGES; i++)
 		ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], true, NULL));
 	/* Set idle means idle, before anyone touched a page. */
 	for (i = 0; i < IDLE_PAGES; i++) {
-		ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], false, &idle[i]));
-		if (!idle[i]) {
-			TH_LOG("page %d not idle right after set (off the LRU)", i);
+		ret = idle_bit(self->bitmap, pfn[i], false, &idle[i]);
+		ASSERT_LE(0, ret);
+		unreadable[i] = ret;
+		if (!unreadable[i] && !idle[i]) {
+			__u64 flags = 0;
+
+			kpageflags_get(pfn[i], &flags);
+			TH_LOG("page %d (pfn %#llx, kpageflags %#llx) not idle right after set",
+			       i, (unsigned long long)pfn[i],
+			       (unsigned long long)flags);
 			return 1;
 		}
 	}
 	ASSERT_EQ(0, idle_ask(self->crew, toucher, CMD_TOUCH));
 	for (i = 0; i < IDLE_PAGES; i++)
-		ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], false, &idle[i]));
+		if (!unreadable[i])
+			ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], false,
+					      &idle[i]));
 	ASSERT_EQ(0, idle_pfns(self, after));
 	return memcmp(pfn, after, sizeof(pfn)) != 0;
 }
@@ -428,9 +445,9 @@ static void ksm_merge_members(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 {
-	bool idle[IDLE_PAGES];
+	bool idle[IDLE_PAGES] = { false }, unreadable[IDLE_PAGES];
+	int i, try, moved = 1, checked = 0;
 	char report[2048];
-	int i, try, moved = 1;
 
 	if (variant->fork)
 		ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_FORK));
@@ -447,7 +464,8 @@ TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 			ASSERT_EQ(0, idle_ask(self->crew, i, CMD_COLD));
 			ASSERT_EQ(0, idle_ask(self->crew, i, CMD_COLD));
 		}
-		moved = idle_round(_metadata, self, variant->toucher, idle);
+		moved = idle_round(_metadata, self, variant->toucher, idle,
+				   unreadable);
 		if (moved)
 			TH_LOG("round %d inconclusive: again", try + 1);
 	}
@@ -455,11 +473,19 @@ TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 	for (i = 0; i < IDLE_PAGES; i++) {
 		bool want = i % 2, got = idle[i];
 
+		if (unreadable[i]) {
+			TH_LOG("page %d is at the end of RAM: its bit is unreadable",
+			       i);
+			continue;
+		}
+		checked++;
 		EXPECT_EQ(want, got)
 			TH_LOG("page %d (%s) idle %d after P%d touched it", i,
 			       want ? "untouched" : "touched", got,
 			       variant->toucher);
 	}
+	/* Enough pages, touched and untouched, were looked at. */
+	EXPECT_LE(IDLE_PAGES / 2, checked);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
