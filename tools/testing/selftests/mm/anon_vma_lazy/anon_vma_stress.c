@@ -169,8 +169,16 @@ static bool step_valid(const struct sc_view *v, const struct sc_step *st,
 	case SC_UNMAP:
 	case SC_MUNLOCK:
 	case SC_DONTFORK:
-	case SC_WIPEONFORK:
 		return range_all(v, r, a, b, is_mapped);
+	case SC_WIPEONFORK:
+		/*
+		 * Not generated: a child's MADV_WIPEONFORK VMA has no
+		 * anon_vma, and the merge rules around such VMAs (with
+		 * pageout, splits and faults in between) are more than
+		 * the model follows yet; the split and fork tests cover
+		 * MADV_WIPEONFORK with exact layouts.
+		 */
+		return false;
 	case SC_MLOCK:
 		return range_all(v, r, a, b, mapped_written);
 	case SC_DONTNEED:
@@ -204,7 +212,7 @@ static bool pick_step(struct gen *g, const struct sc_view *v, struct sc_step *st
 	static const enum sc_op ops[] = {
 		SC_MMAP, SC_WRITE, SC_WRITE, SC_WRITE, SC_FORK, SC_FORK,
 		SC_RO, SC_RW, SC_UNMAP, SC_DONTNEED, SC_COLD, SC_MLOCK,
-		SC_MUNLOCK, SC_DONTFORK, SC_WIPEONFORK, SC_MOVE, SC_MOVE,
+		SC_MUNLOCK, SC_DONTFORK, SC_MOVE, SC_MOVE,
 		SC_DONTUNMAP, SC_GROW, SC_PAGEOUT, SC_PAGEOUT,
 	};
 	int a = rnd(g->rng, SC_REGION_PAGES);
