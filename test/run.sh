@@ -18,6 +18,8 @@
 #   suite-vm                 the whole suite (-d too) in QEMU, default kernel
 #   inverted                 every test fails with its central assertion
 #                            inverted (test/inverted/), on the host and in QEMU
+#   mutation-smoke           scripts/mutation.sh on one mutant (fork without
+#                            write-protect) and the fork category: killed
 #
 # AVL_CHECK_VM=0 leaves QEMU out (suite-vm, and the VM half of inverted).
 #
@@ -102,6 +104,16 @@ suite_nobody() {
 	! grep -q '^not ok' "$work/nobody.out"
 }
 
+# The kill-matrix machinery on one small mutant: builds the mutation
+# kernel tree, one clean run, the mutant, the revert checked.
+mutation_smoke() {
+	bash "$top/scripts/mutation.sh" -n 1 -m 07 -c fork \
+		-o "$work/mutation.json" > "$work/mutation.out" || return 1
+	cat "$work/mutation.out"
+	grep -q '^1 killed, 0 survived' "$work/mutation.out" &&
+		grep -q '"result": "killed"' "$work/mutation.json"
+}
+
 # The guest is thrown away: the destructive category runs there too.
 suite_vm() {
 	"$sel/vmtest.sh" -- -a -d
@@ -120,6 +132,7 @@ step stress sh "$top/test/stress_checks.sh"
 if [ "${AVL_CHECK_VM:-1}" != 0 ]; then
 	step suite-vm suite_vm
 	step inverted sh "$top/test/inverted_checks.sh" --vm
+	step mutation-smoke mutation_smoke
 else
 	step inverted sh "$top/test/inverted_checks.sh"
 fi
