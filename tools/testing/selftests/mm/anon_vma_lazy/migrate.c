@@ -230,12 +230,7 @@ static __noreturn void member(struct mig_world *w, int m)
 /* Send @cmd to member @m and return its answer (or -errno). */
 static int ask(struct mig_world *w, int m, char cmd)
 {
-	int ret, status;
-
-	ret = crew_send(w->crew, m, cmd);
-	if (!ret)
-		ret = crew_collect(w->crew, m, WAIT_MS, &status);
-	return ret ? ret : status;
+	return crew_ask(w->crew, m, cmd, WAIT_MS);
 }
 
 static int ask_range(struct mig_world *w, int m, char cmd, int first,

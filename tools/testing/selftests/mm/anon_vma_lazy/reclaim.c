@@ -106,6 +106,7 @@ FIXTURE_VARIANT_ADD(reclaim, pageout_fork_child_moves) {
 FIXTURE_SETUP(reclaim)
 {
 	const char *missing = page_oracles_missing();
+	char err[256];
 
 	report_environment_once();
 	if (missing)
@@ -114,11 +115,8 @@ FIXTURE_SETUP(reclaim)
 		SKIP(return, "needs swap for MADV_PAGEOUT");
 	/* Every folio reaches the LRU of the CPU that pages it out. */
 	ASSERT_EQ(0, pin_to_this_cpu());
-	self->sc = sc_create(1);
-	ASSERT_NE(NULL, self->sc);
-	ASSERT_EQ(0, sc_parse(self->sc, variant->program))
-		TH_LOG("bad program: %s", variant->program);
-	ASSERT_EQ(0, sc_finish(self->sc));
+	self->sc = sc_from_program(variant->program, err, sizeof(err));
+	ASSERT_NE(NULL, self->sc) TH_LOG("%s", err);
 	ASSERT_EQ(0, khealth_begin(&self->health, "reclaim"));
 }
 
@@ -131,21 +129,12 @@ static void run_reclaim(struct __test_metadata *_metadata,
 			FIXTURE_DATA(reclaim) * self, const int *exit_order,
 			enum sc_walk walk, const int *nodes)
 {
-	struct scenario *sc = self->sc;
-	char when[64], report[2048];
-	int k, m;
+	char report[2048];
+	int bad;
 
-	ASSERT_EQ(0, sc_start(sc, report, sizeof(report))) TH_LOG("%s", report);
-	EXPECT_EQ(0, sc_checkpoint(sc, "built"));
-	EXPECT_EQ(0, sc_walk_all(sc, walk, nodes, "walked after build"));
-
-	for (k = 0; k < sc->nr_members - 1; k++) {
-		m = exit_order[k];
-		ASSERT_EQ(0, sc_exit_member(sc, m)) TH_LOG("P%d did not exit", m);
-		snprintf(when, sizeof(when), "after P%d exited", m);
-		EXPECT_EQ(0, sc_checkpoint(sc, when));
-		EXPECT_EQ(0, sc_walk_all(sc, walk, nodes, when));
-	}
+	bad = sc_run(self->sc, exit_order, walk, nodes, report, sizeof(report));
+	ASSERT_LE(0, bad) TH_LOG("%s", report);
+	EXPECT_EQ(0, bad);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
@@ -284,12 +273,7 @@ static __noreturn void idle_member(struct crew *c, char *base, int m)
 
 static int idle_ask(struct crew *c, int m, char cmd)
 {
-	int ret, status;
-
-	ret = crew_send(c, m, cmd);
-	if (!ret)
-		ret = crew_collect(c, m, IDLE_WAIT_MS, &status);
-	return ret ? ret : status;
+	return crew_ask(c, m, cmd, IDLE_WAIT_MS);
 }
 
 FIXTURE_SETUP(page_idle)

@@ -1521,6 +1521,16 @@ int crew_reply(struct crew *c, int k, int status)
 	return write(c->reply[1], &byte, 1) == 1 ? 0 : -EPIPE;
 }
 
+int crew_ask(struct crew *c, int k, char cmd, int timeout_ms)
+{
+	int ret, status;
+
+	ret = crew_send(c, k, cmd);
+	if (!ret)
+		ret = crew_collect(c, k, timeout_ms, &status);
+	return ret ? ret : status;
+}
+
 int crew_send(struct crew *c, int k, char cmd)
 {
 	if (k < 0 || k >= c->size || c->cmd[k][1] < 0)
@@ -3072,6 +3082,51 @@ int sc_walk_all(struct scenario *sc, enum sc_walk walk, const int *nodes,
 			bad += sc_pageout_walk(sc, m, when);
 	}
 	return bad + sc_checkpoint(sc, when);
+}
+
+struct scenario *sc_from_program(const char *program, char *err, size_t len)
+{
+	struct scenario *sc = sc_create(1);
+
+	if (!sc) {
+		snprintf(err, len, "out of memory");
+		return NULL;
+	}
+	if (sc_parse(sc, program)) {
+		snprintf(err, len, "bad program: %s", program);
+		goto fail;
+	}
+	if (sc_finish(sc)) {
+		snprintf(err, len, "cannot set up: %s", program);
+		goto fail;
+	}
+	return sc;
+fail:
+	sc_destroy(sc);
+	return NULL;
+}
+
+int sc_run(struct scenario *sc, const int *exit_order, enum sc_walk walk,
+	   const int *nodes, char *err, size_t len)
+{
+	char when[64];
+	int k, m, bad;
+
+	if (sc_start(sc, err, len))
+		return -1;
+	bad = sc_checkpoint(sc, "built");
+	bad += sc_walk_all(sc, walk, nodes, "walked after build");
+	for (k = 0; k < sc->nr_members - 1; k++) {
+		m = exit_order[k];
+		if (sc_exit_member(sc, m)) {
+			sc_log(sc, "P%d did not exit", m);
+			return bad + 1;
+		}
+		snprintf(when, sizeof(when), "after P%d exited", m);
+		bad += sc_checkpoint(sc, when);
+		bad += sc_walk_all(sc, walk, nodes, when);
+	}
+	return bad;
 }
 
 bool swap_enabled(void)

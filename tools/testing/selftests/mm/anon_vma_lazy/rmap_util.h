@@ -362,6 +362,8 @@ int crew_reply(struct crew *c, int k, int status);
 int crew_send(struct crew *c, int k, char cmd);
 /* Controller: wait for member @k's answer, returned in @status. */
 int crew_collect(struct crew *c, int k, int timeout_ms, int *status);
+/* Controller: send @cmd to member @k and return its answer, or -errno. */
+int crew_ask(struct crew *c, int k, char cmd, int timeout_ms);
 /* Controller: send @cmd to every member in @alive and collect all answers;
  * returns the number of members whose status was not 0, or -errno.
  */
@@ -535,6 +537,19 @@ enum sc_walk { SC_NO_WALK, SC_MIGRATE_WALK, SC_PAGEOUT_WALK };
  */
 int sc_walk_all(struct scenario *sc, enum sc_walk walk, const int *nodes,
 		const char *when);
+/*
+ * A scenario from a program text, finished (sc_parse() and sc_finish()),
+ * or NULL with the reason in @err.
+ */
+struct scenario *sc_from_program(const char *program, char *err, size_t len);
+/*
+ * Start @sc, check it, then make all members but the last exit in
+ * @exit_order, checking after each; @walk (with @nodes) before every
+ * check. Returns the number of problems found (printed as they come), or
+ * -1 when the scenario could not be built (the reason in @err).
+ */
+int sc_run(struct scenario *sc, const int *exit_order, enum sc_walk walk,
+	   const int *nodes, char *err, size_t len);
 /* Make member @m exit and wait until its mm is gone. */
 int sc_exit_member(struct scenario *sc, int m);
 /* Kill and reap every member, release everything. */
