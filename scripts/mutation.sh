@@ -158,6 +158,7 @@ fi
 
 killed=0
 survived=0
+errors=0
 rows=()
 json_rows=()
 for m in "${mutants[@]}"; do
@@ -174,10 +175,11 @@ for m in "${mutants[@]}"; do
 	case $rc in
 	124) how="hang (vmtest.sh timeout)" ;;
 	125) how="kernel panic, or no result at all" ;;
-	126) how= ; result=error ;;
 	esac
 	if [ $rc = 126 ]; then
-		result="build error"
+		# A mutant that does not build tells nothing: neither count.
+		result=error
+		how="build or host failure (see $out/$m.err)"
 	elif [ -n "$how" ]; then
 		result=killed
 	else
@@ -189,7 +191,11 @@ for m in "${mutants[@]}"; do
 			result=survived
 		fi
 	fi
-	[ "$result" = killed ] && killed=$((killed + 1)) || survived=$((survived + 1))
+	case $result in
+	killed) killed=$((killed + 1)) ;;
+	survived) survived=$((survived + 1)) ;;
+	*) errors=$((errors + 1)) ;;
+	esac
 	rows+=("$(printf '%-40s %-9s %s' "$m" "$result" "$how")")
 	json_rows+=("$(printf '  {"mutant": "%s", "result": "%s", "by": "%s", "exit": %d}' \
 		"$m" "$result" "${how//\"/\'}" "$rc")")
@@ -211,4 +217,5 @@ printf '%-40s %-9s %s\n' mutant result by
 for r in "${rows[@]}"; do
 	echo "$r"
 done
-echo "$killed killed, $survived survived; JSON: $json"
+echo "$killed killed, $survived survived, $errors not run; JSON: $json"
+[ "$errors" -eq 0 ]
