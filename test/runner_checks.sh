@@ -144,6 +144,15 @@ echo "ok 1 fix.base.touch"
 echo "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0"
 EOF
 
+# Tells whether it inherited the runner's lock (file descriptor 9).
+fake fake_lockfd <<'EOF'
+echo "TAP version 13"
+echo "1..1"
+if [ -e "/proc/$$/fd/9" ]; then echo "# fd9=open"; else echo "# fd9=closed"; fi
+echo "ok 1 fix.base.lockfd"
+echo "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:0 error:0"
+EOF
+
 fake fake_env <<'EOF'
 echo "TAP version 13"
 echo "1..1"
@@ -512,6 +521,7 @@ c fake_env" ] || bad "list differs"
 	xenv=
 
 	timeout_and_signal_checks
+	lock_checks
 
 	if [ "$uid" != 0 ] || [ ! -w /dev/kmsg ]; then
 		skip "WARNING in the kernel log is a FAIL" "not root"
@@ -524,6 +534,42 @@ c fake_env" ] || bad "list differs"
 		last_is "3 passed, 1 failed, 1 skipped"
 		report "WARNING in the kernel log is a FAIL"
 	fi
+}
+
+# Root runs exclude each other through a lock (flock, which busybox lacks).
+lock_checks() {
+	if [ "$uid" != 0 ] || ! PATH=$shpath command -v flock >/dev/null; then
+		skip "a second root run waits for the lock, then bails out" \
+			"not root or no flock"
+		return
+	fi
+	lock=$work/lock
+	rm -f "$lock"
+	flock -o "$lock" sleep 60 &
+	holder=$!
+	i=0
+	while flock -n "$lock" true && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	xenv="AVL_LOCK_FILE=$lock AVL_LOCK_WAIT=1"
+	R "a:fake_touch"
+	expect_rc 1; ktap_valid; not_ran
+	has "# another anon_vma_lazy run holds $lock: waiting up to 1s"
+	has "Bail out! another anon_vma_lazy run held $lock for 1s"
+	last_is "0 passed, 0 failed, 0 skipped"
+	report "a second root run waits for the lock, then bails out"
+	pkill -KILL -P "$holder" 2>/dev/null	# its sleep
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+
+	R "l:fake_lockfd"
+	expect_rc 0; ktap_valid
+	has "# # fd9=closed"
+	has_not "another anon_vma_lazy run"
+	flock -n "$lock" true || bad "lock still held after the run"
+	report "free lock: taken, not passed to tests, released at exit"
+	xenv=
 }
 
 timeout_and_signal_checks() {

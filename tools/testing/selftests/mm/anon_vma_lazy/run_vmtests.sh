@@ -18,6 +18,9 @@
 #   AVL_TIMEOUT=SECONDS per-binary timeout instead of the settings file
 #                       (0: no timeout)
 #   AVL_VERBOSE=1       list every saved knob and its value
+#   AVL_LOCK_FILE=FILE  the lock that keeps root runs apart (default
+#                       /run/anon_vma_lazy.lock, /tmp without /run)
+#   AVL_LOCK_WAIT=SECONDS  how long to wait for another run (default 900)
 # Exported to the test binaries:
 #   AVL_DESTRUCTIVE=1   only with -d; unset otherwise
 
@@ -476,7 +479,7 @@ run_binary() {
 	kmsg_mark "${3}_begin"
 	started=$(date +%s)
 	# shellcheck disable=SC2086 # $launcher is a command prefix
-	$launcher "$path" < /dev/null > "$fifo" 2>&1 &
+	$launcher "$path" < /dev/null > "$fifo" 2>&1 9>&- &
 	test_pid=$!
 	if [ $use_timeout = 0 ] && [ "$timeout_s" -gt 0 ]; then
 		(
@@ -583,6 +586,36 @@ run_binary() {
 	current=
 }
 
+# ---- one run at a time --------------------------------------------------------
+
+# Two root runs at once would save each other's knob changes as the values
+# to restore, and the KSM tests would merge each other's pages. The lock is
+# the open file 9, held until we exit; the tests do not inherit it (see
+# run_binary), so a test that escaped its group cannot keep it.
+take_lock() {
+	if ! have flock; then
+		echo "# no flock: another run at the same time is not kept out"
+		return 0
+	fi
+	lock_file=${AVL_LOCK_FILE:-}
+	if [ -z "$lock_file" ]; then
+		lock_file=/tmp/anon_vma_lazy.lock
+		[ -d /run ] && [ -w /run ] && lock_file=/run/anon_vma_lazy.lock
+	fi
+	lock_wait=${AVL_LOCK_WAIT:-900}
+	if ! ( : >> "$lock_file" ) 2>/dev/null; then
+		echo "# cannot open $lock_file: another run at the same time is not kept out"
+		return 0
+	fi
+	exec 9>> "$lock_file"
+	flock -n 9 && return 0
+	echo "# another anon_vma_lazy run holds $lock_file: waiting up to ${lock_wait}s"
+	flock -w "$lock_wait" 9 && return 0
+	echo "Bail out! another anon_vma_lazy run held $lock_file for ${lock_wait}s"
+	echo "0 passed, 0 failed, 0 skipped"
+	exit $ksft_fail
+}
+
 # ---- main --------------------------------------------------------------------
 
 plan=0
@@ -595,6 +628,7 @@ echo "1..$plan"
 echo "# kernel: $(uname -r 2>/dev/null) $(uname -m 2>/dev/null)"
 if [ "$uid" = 0 ]; then
 	echo "# running as root"
+	take_lock
 	save_knobs
 	if [ -s "$tmp/knobs" ]; then
 		echo "# saved $(wc -l < "$tmp/knobs") knobs (KSM, THP, vm sysctls), restored on exit"
