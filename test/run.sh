@@ -49,6 +49,11 @@ step() {
 	else
 		failed=$((failed + 1))
 		echo "not ok $n $name ($(($(date +%s) - start)) s)"
+		# What failed first (a tail can miss it), then how it ended.
+		echo "#   failing lines:"
+		grep -E 'not ok|# FAIL|FAIL:|ERROR|Bail out' "$work/$name.log" |
+			head -n 40 | sed 's/^/#     /'
+		echo "#   last lines:"
 		tail -n 60 "$work/$name.log" | sed 's/^/#   /'
 	fi
 }
