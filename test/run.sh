@@ -13,6 +13,8 @@
 #   in-tree                  builds and runs inside a copy of a kernel tree
 #   suite-root               the whole suite on this kernel as root: no FAIL
 #   suite-nobody             the whole suite as nobody: no FAIL, root-only SKIP
+#   bench                    anon_vma_bench: table, JSON, compare, plot and
+#                            the repeat-run tolerance (test/bench_checks.sh)
 #   stress                   anon_vma_stress replays, finds an injected model
 #                            bug and shrinks it (test/stress_checks.sh)
 #   suite-vm                 the whole suite (-d too) in QEMU, default kernel
@@ -133,6 +135,7 @@ step vmtest-args sh "$top/test/vm_checks.sh"
 step in-tree in_tree
 step suite-root suite_root
 step suite-nobody suite_nobody
+step bench sh "$top/test/bench_checks.sh"
 step stress sh "$top/test/stress_checks.sh"
 if [ "${AVL_CHECK_VM:-1}" != 0 ]; then
 	step suite-vm suite_vm

@@ -4,8 +4,8 @@
  * anon_vma_chain objects, a slightly faster fork - on any kernel, so that
  * two kernels (or the lazy switch on and off) can be compared.
  *
- *   anon_vma_bench [-o FILE.json] [-r REPEATS] [-n MAX_VMAS]
- *   anon_vma_bench compare BEFORE.json AFTER.json [-s PLOT.svg]
+ *   anon_vma_bench [-o FILE.json] [-r ROUNDS] [-t SECONDS] [-n MAX_VMAS]
+ *   anon_vma_bench compare BEFORE.json AFTER.json [-s PLOT.svg] [-T PERCENT]
  *
  * Memory: per scenario (N faulted one-page VMAs; the same after a fork; a
  * fork chain of depth 4; a fork tree of breadth 3 and depth 2, both with
@@ -14,15 +14,18 @@
  * per-CPU slabs flushed. A cache merged with others is marked: its numbers
  * include foreign objects (boot with slab_nomerge).
  *
- * Time: fork+exit+wait latency against the number of faulted VMAs (10,
- * 100, 1000, 10000) with 1 and 8 pages per VMA, first-fault latency per
- * new VMA, and munmap and exit cost per VMA. Pinned to one CPU, three
- * warm-up runs, then at least REPEATS (31) runs and at least 0.3 s per
- * point: median, min, max and coefficient of variation.
+ * Time: fork's CPU time and fork+exit+wait latency against the number of
+ * faulted VMAs (10, 100, 1000, 10000) with 1 and 8 pages per VMA, CPU time
+ * of mmap and first fault and of munmap per VMA, and exit latency per VMA. Pinned to one CPU, three
+ * warm-up runs per point, then rounds that sample every point (at least
+ * ROUNDS (15) rounds and SECONDS (60) s): median, min, max, coefficient
+ * of variation, and the median in units of a reference (see below).
  *
  * Output: a table on stdout, JSON (one record per line) with -o, and with
  * compare a before/after table with the change in %, and an SVG plot of
  * fork latency against VMA count (gnuplot, from Debian's gnuplot-nox).
+ * compare -T PERCENT checks repeat runs: exit 1 if a point's median in
+ * reference units moved by more.
  * Built with the tests, not run by run_tests: it measures, it does not
  * judge.
  */
@@ -51,6 +54,9 @@ struct record {
 	long vmas, pages;
 	double value;		/* mem: objects; time: median us */
 	double kb, min, max, cv;
+	double norm;		/* time: median in units of the reference */
+	double ref;		/* time: median reference, us */
+	int runs;		/* time: samples */
 	int merged;
 };
 
@@ -224,7 +230,7 @@ static const char * const metric_names[] = {
 static double run_once(enum metric m, long nr, long pages)
 {
 	double t0, t = -1;
-	int status, ready[2];
+	int status, ready[2], go[2];
 	size_t len;
 	char *area, byte;
 	pid_t pid;
@@ -249,11 +255,13 @@ static double run_once(enum metric m, long nr, long pages)
 		area = fault_vmas(nr, pages, &len);
 		if (!area)
 			return -1;
-		t0 = now_us();
 		if (m == MUNMAP) {
+			/* CPU time: the work is ours, preemption is not. */
+			t0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
 			munmap(area, len);
-			return (now_us() - t0) / nr;
+			return (clock_us(CLOCK_THREAD_CPUTIME_ID) - t0) / nr;
 		}
+		t0 = now_us();
 		pid = fork();
 		if (pid == 0)
 			_exit(0);
@@ -262,78 +270,278 @@ static double run_once(enum metric m, long nr, long pages)
 		munmap(area, len);
 		return t;
 	case FIRST_FAULT:
-		t0 = now_us();
+		t0 = clock_us(CLOCK_THREAD_CPUTIME_ID);
 		area = fault_vmas(nr, pages, &len);
-		t = area ? (now_us() - t0) / nr : -1;
+		t = area ? (clock_us(CLOCK_THREAD_CPUTIME_ID) - t0) / nr : -1;
 		if (area)
 			munmap(area, len);
 		return t;
 	case EXIT:
-		/* From the child's last instruction to its reaping. */
+		/*
+		 * From telling the child to exit to its reaping: the child
+		 * waits for the word, or it could be gone before we look.
+		 */
 		if (pipe(ready))
 			return -1;
+		if (pipe(go)) {
+			close(ready[0]);
+			close(ready[1]);
+			return -1;
+		}
 		pid = fork();
 		if (pid == 0) {
+			close(go[1]);
 			status = fault_vmas(nr, pages, &len) ? 0 : 1;
 			if (write(ready[1], "x", 1) != 1)
+				status = 1;
+			if (read(go[0], &byte, 1) != 1)
 				status = 1;
 			_exit(status);
 		}
 		close(ready[1]);
+		close(go[0]);
 		if (pid < 0 || read(ready[0], &byte, 1) != 1) {
 			close(ready[0]);
+			close(go[1]);
+			if (pid > 0)
+				reap_with_deadline(pid, 60000, &status);
 			return -1;
 		}
-		t0 = now_us();
 		close(ready[0]);
-		if (reap_with_deadline(pid, 60000, &status) || status)
+		t0 = now_us();
+		if (write(go[1], "x", 1) != 1)
+			t0 = -1;
+		close(go[1]);
+		if (reap_with_deadline(pid, 60000, &status) || status || t0 < 0)
 			return -1;
 		return (now_us() - t0) / nr;
 	}
 	return -1;
 }
 
-#define MAX_RUNS	1001
-#define MIN_POINT_US	300000.0	/* short points: more runs, same budget */
+/*
+ * This machine's speed is not constant: on a shared host, kernel work that
+ * allocates and touches memory drifts by tens of per cent over seconds to
+ * minutes (neighbours in the caches, host faults) while a cache-resident
+ * loop does not. fork, fault and exit are such work, so two runs that
+ * measure one point after the other disagree. Counter-measures:
+ *  - every point is sampled in every round (round robin), so that all
+ *    points see the same mix of fast and slow periods;
+ *  - a point runs the same number of times per round in every run
+ *    (BATCH_VMAS / VMAs): the first run of a batch finds the caches as the
+ *    previous point left them;
+ *  - before each point the time of a fixed piece of the same kind of kernel
+ *    work is taken: fault in 4 MiB of base pages in one new VMA and unmap
+ *    them, best of three. A round's reference is the median of those, and
+ *    each run is also reported in units of it ("norm").
+ * Raw medians stay the figures in microseconds. norm medians are what
+ * repeat runs on one machine agree on; they are relative to this kernel's
+ * fault path (one anon_vma_prepare() per 1024 faults), so compare kernels
+ * of different versions by raw medians on a quiet machine.
+ */
+#define REF_BYTES	(4UL << 20)
+#define MAX_ROUNDS	256
+#define MAX_BATCH	16
+#define MAX_SAMPLES	(MAX_ROUNDS * MAX_BATCH)
+#define BATCH_VMAS	2000	/* small points: more runs per round */
+#define MAX_POINTS	24
 
-static int measure_time(struct results *res, enum metric m, long nr,
-			long pages, int repeats)
+/* CPU time of faulting in and unmapping REF_BYTES, best of three, in us. */
+static double reference_us(void)
 {
-	static double v[MAX_RUNS];
-	double sum = 0, sq = 0, mean, start;
-	struct record *rec;
+	double t, best = 0;
+	size_t off;
+	char *p;
 	int i;
 
-	for (i = 0; i < 3; i++)			/* warm-up */
-		if (run_once(m, nr, pages) < 0)
+	for (i = 0; i < 3; i++) {
+		t = clock_us(CLOCK_THREAD_CPUTIME_ID);
+		p = mmap(NULL, REF_BYTES, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return -1;
+		/* Base pages whatever THP is set to: the same work anywhere. */
+		madvise(p, REF_BYTES, MADV_NOHUGEPAGE);
+		for (off = 0; off < REF_BYTES; off += page_size())
+			p[off] = 1;
+		munmap(p, REF_BYTES);
+		t = clock_us(CLOCK_THREAD_CPUTIME_ID) - t;
+		if (!i || t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* One timed point: a metric at one size, sampled once per round. */
+struct point {
+	enum metric m;
+	long nr, pages;
+	int batch;			/* runs per round */
+	int n;				/* samples so far */
+	double us[MAX_SAMPLES];
+	unsigned char round[MAX_SAMPLES];	/* when each was taken */
+	double norm[MAX_SAMPLES];
+};
+
+/*
+ * The reference of a round: the median of the references taken before
+ * each point, so that the cache state a point leaves to the next does
+ * not decide it.
+ */
+static double round_ref[MAX_ROUNDS];
+
+static double median_of(double *v, int n)
+{
+	qsort(v, n, sizeof(v[0]), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/*
+ * Warm @p up and size its batch: BATCH_VMAS / VMAs runs per round, 1 to
+ * MAX_BATCH. Fixed by the point, not by a timing: the first run of a
+ * batch finds the caches as the previous point left them, so the share
+ * of first runs must be the same in every run of the benchmark.
+ */
+static int point_warm_up(struct point *p)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if (run_once(p->m, p->nr, p->pages) < 0)
+			return -1;
+	p->batch = BATCH_VMAS / p->nr;
+	if (p->batch < 1)
+		p->batch = 1;
+	if (p->batch > MAX_BATCH)
+		p->batch = MAX_BATCH;
+	return 0;
+}
+
+static int point_round(struct point *p, int round)
+{
+	double t;
+	int b;
+
+	for (b = 0; b < p->batch; b++) {
+		t = run_once(p->m, p->nr, p->pages);
+		if (t < 0)
+			return -1;
+		p->round[p->n] = round;
+		p->us[p->n++] = t;
+	}
+	return 0;
+}
+
+static int point_record(struct results *res, struct point *p)
+{
+	double sum = 0, sq = 0, mean;
+	struct record *rec = add_record(res);
+	int i;
+
+	if (!rec || !p->n)
+		return -1;
+	for (i = 0; i < p->n; i++) {
+		sum += p->us[i];
+		sq += p->us[i] * p->us[i];
+		p->norm[i] = p->us[i] / round_ref[p->round[i]];
+	}
+	mean = sum / p->n;
+	snprintf(rec->kind, sizeof(rec->kind), "time");
+	snprintf(rec->what, sizeof(rec->what), "%s", metric_names[p->m]);
+	snprintf(rec->cache, sizeof(rec->cache), "-");	/* not a cache */
+	rec->vmas = p->nr;
+	rec->pages = p->pages;
+	rec->value = median_of(p->us, p->n);
+	rec->min = p->us[0];
+	rec->max = p->us[p->n - 1];
+	rec->cv = mean > 0 ? sqrt(fmax(sq / p->n - mean * mean, 0)) / mean : 0;
+	rec->norm = median_of(p->norm, p->n);
+	rec->runs = p->n;
+	return 0;
+}
+
+/*
+ * Sample all @nr points round robin: at least @min_rounds rounds, and
+ * more until @budget_s seconds have passed (or MAX_ROUNDS).
+ */
+static int measure_points(struct results *res, struct point *points, int nr,
+			  int min_rounds, double budget_s)
+{
+	double start, ref[MAX_POINTS], ref_median;
+	int i, r;
+
+	for (i = 0; i < nr; i++)
+		if (point_warm_up(&points[i]))
 			return -1;
 	start = now_us();
-	for (i = 0; i < MAX_RUNS; i++) {
-		if (i >= repeats && now_us() - start >= MIN_POINT_US)
+	for (r = 0; r < MAX_ROUNDS; r++) {
+		if (r >= min_rounds && now_us() - start >= budget_s * 1e6)
 			break;
-		v[i] = run_once(m, nr, pages);
-		if (v[i] < 0)
-			return -1;
-		sum += v[i];
-		sq += v[i] * v[i];
+		for (i = 0; i < nr; i++) {
+			ref[i] = reference_us();
+			if (ref[i] <= 0 || point_round(&points[i], r)) {
+				fprintf(stderr, "%s failed at %ld VMAs\n",
+					metric_names[points[i].m], points[i].nr);
+				return -1;
+			}
+		}
+		round_ref[r] = median_of(ref, nr);
 	}
-	repeats = i;
-	qsort(v, repeats, sizeof(v[0]), cmp_double);
-	mean = sum / repeats;
-	rec = add_record(res);
-	if (!rec)
-		return -1;
-	snprintf(rec->kind, sizeof(rec->kind), "time");
-	snprintf(rec->what, sizeof(rec->what), "%s", metric_names[m]);
-	snprintf(rec->cache, sizeof(rec->cache), "-");	/* not a cache */
-	rec->vmas = nr;
-	rec->pages = pages;
-	rec->value = repeats % 2 ? v[repeats / 2] :
-		     (v[repeats / 2 - 1] + v[repeats / 2]) / 2;
-	rec->min = v[0];
-	rec->max = v[repeats - 1];
-	rec->cv = mean > 0 ? sqrt(fmax(sq / repeats - mean * mean, 0)) / mean : 0;
+	for (i = 0; i < nr; i++)
+		if (point_record(res, &points[i]))
+			return -1;
+	/* The run's reference, for the record: how fast this machine was. */
+	ref_median = median_of(round_ref, r);
+	for (i = 0; i < res->nr; i++)
+		if (!strcmp(res->rec[i].kind, "time"))
+			res->rec[i].ref = ref_median;
 	return 0;
+}
+
+/* ---- the machine ------------------------------------------------------- */
+
+/*
+ * Free page reporting (virtio-balloon's, in many cloud VMs) hands free
+ * 2 MiB blocks back to the hypervisor, which discards them; the guest's
+ * next use of such a block costs a fault on the host, at the host's speed.
+ * Measured on a 2-CPU cloud VM: touching 8 GiB of reported memory took
+ * 23.7 s, touching it again 4.0 s. Every fork and exit here allocates and
+ * frees: raise page_reporting_order as far as the kernel takes it for the
+ * run (knob_set(): restored at exit, or by its guard process if we are
+ * killed), and back a pool of memory before timing.
+ */
+#define REPORTING_ORDER	"/sys/module/page_reporting/parameters/page_reporting_order"
+#define BACKED_POOL	(1024UL * 1024 * 1024)
+
+static void quiet_page_reporting(void)
+{
+	unsigned long order, tried;
+	char text[24];
+	size_t off;
+	char *pool;
+
+	if (geteuid() || read_ulong(REPORTING_ORDER, &order) || order >= 20)
+		return;
+	for (tried = 20; tried > order; tried--) {
+		snprintf(text, sizeof(text), "%lu", tried);
+		if (!knob_set(REPORTING_ORDER, text))
+			break;
+	}
+	if (tried == order) {
+		fprintf(stderr, "free page reporting at order %lu: %s\n", order,
+			"cannot raise it, timings are noisier");
+		return;
+	}
+	fprintf(stderr, "free page reporting: order %lu -> %lu for the run\n",
+		order, tried);
+	pool = mmap(NULL, BACKED_POOL, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (pool == MAP_FAILED)
+		return;
+	madvise(pool, BACKED_POOL, MADV_NOHUGEPAGE);
+	for (off = 0; off < BACKED_POOL; off += page_size())
+		pool[off] = 1;
+	munmap(pool, BACKED_POOL);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -341,6 +549,7 @@ static int measure_time(struct results *res, enum metric m, long nr,
 static void print_table(const struct results *res)
 {
 	const struct record *r;
+	double ref = 0;
 	int i;
 
 	printf("kernel %s\n\n", res->kernel);
@@ -354,15 +563,22 @@ static void print_table(const struct results *res)
 		       r->value, r->kb, r->vmas ? r->value / r->vmas : 0,
 		       r->merged ? "  (merged cache)" : "");
 	}
-	printf("\n%-24s %6s %5s %10s %10s %10s %6s\n", "Time", "VMAs",
-	       "pages", "median us", "min", "max", "CV");
+	printf("\n%-24s %6s %5s %10s %10s %10s %6s %5s %8s\n", "Time",
+	       "VMAs", "pages", "median us", "min", "max", "CV", "runs",
+	       "norm");
 	for (i = 0; i < res->nr; i++) {
 		r = &res->rec[i];
 		if (strcmp(r->kind, "time"))
 			continue;
-		printf("%-24s %6ld %5ld %10.2f %10.2f %10.2f %5.1f%%\n", r->what,
-		       r->vmas, r->pages, r->value, r->min, r->max, 100 * r->cv);
+		printf("%-24s %6ld %5ld %10.2f %10.2f %10.2f %5.1f%% %5d %8.4g\n",
+		       r->what, r->vmas, r->pages, r->value, r->min, r->max,
+		       100 * r->cv, r->runs, r->norm);
+		ref = r->ref;
 	}
+	if (ref > 0)
+		printf("\nnorm: median of each run's time over its round's %s\n%s%.0f %s\n",
+		       "reference, the CPU time", "of faulting in and unmapping 4 MiB (median ",
+		       ref, "us in this run)");
 }
 
 static int write_json(const struct results *res, const char *path)
@@ -382,7 +598,9 @@ static int write_json(const struct results *res, const char *path)
 			r->vmas, r->pages, r->value);
 		fprintf(f, "\"kb\": %.3f, \"min\": %.3f, \"max\": %.3f, ",
 			r->kb, r->min, r->max);
-		fprintf(f, "\"cv\": %.4f, \"merged\": %d}%s\n", r->cv,
+		fprintf(f, "\"cv\": %.4f, \"norm\": %.6g, \"ref\": %.3f, ",
+			r->cv, r->norm, r->ref);
+		fprintf(f, "\"runs\": %d, \"merged\": %d}%s\n", r->runs,
 			r->merged, i + 1 < res->nr ? "," : "");
 	}
 	fprintf(f, "]}\n");
@@ -429,8 +647,14 @@ static int read_json(const char *path, struct results *res)
 			json_field(line, "max", "%lf", &r->max) +
 			json_field(line, "cv", "%lf", &r->cv) +
 			json_field(line, "merged", "%d", &r->merged);
-		if (found != 11)
+		if (found != 11) {
 			res->nr--;	/* not a record line */
+			continue;
+		}
+		/* Results of older versions have no reference. */
+		json_field(line, "norm", "%lf", &r->norm);
+		json_field(line, "ref", "%lf", &r->ref);
+		json_field(line, "runs", "%d", &r->runs);
 	}
 	fclose(f);
 	return res->nr ? 0 : -EINVAL;
@@ -500,12 +724,29 @@ static int plot_svg(const struct results *a, const struct results *b,
 	return ret ? -EIO : 0;
 }
 
-static int compare(const char *fa, const char *fb, const char *svg)
+/* The run's median reference time (0 in results of older versions). */
+static double run_reference(const struct results *res)
+{
+	int i;
+
+	for (i = 0; i < res->nr; i++)
+		if (!strcmp(res->rec[i].kind, "time"))
+			return res->rec[i].ref;
+	return 0;
+}
+
+/*
+ * Before/after table. With @tolerance >= 0 (repeat runs of one kernel on
+ * one machine), fail when a time point's norm median moved by more.
+ */
+static int compare(const char *fa, const char *fb, const char *svg,
+		   double tolerance)
 {
 	static struct results a, b;
 	const struct record *r, *o;
 	char label[96];
-	int i;
+	int i, beyond = 0;
+	double change, ref_a, ref_b;
 
 	if (read_json(fa, &a) || read_json(fb, &b)) {
 		fprintf(stderr, "cannot read %s or %s\n", fa, fb);
@@ -523,49 +764,114 @@ static int compare(const char *fa, const char *fb, const char *svg)
 			snprintf(label, sizeof(label), "%s %s KB%s", r->what,
 				 r->cache, r->merged || o->merged ? " (merged)" : "");
 			print_change(label, r->kb, o->kb, 1);
-		} else {
-			snprintf(label, sizeof(label), "%s %ld x %ld", r->what,
-				 r->vmas, r->pages);
-			print_change(label, r->value, o->value, 2);
+			continue;
 		}
+		snprintf(label, sizeof(label), "%s %ld x %ld", r->what,
+			 r->vmas, r->pages);
+		print_change(label, r->value, o->value, 2);
+		if (r->norm <= 0 || o->norm <= 0)
+			continue;
+		snprintf(label, sizeof(label), "  norm");
+		print_change(label, r->norm, o->norm, 6);
+		change = 100 * fabs(o->norm - r->norm) / r->norm;
+		if (tolerance >= 0 && change > tolerance) {
+			fprintf(stderr, "%s %ld x %ld: norm median moved %.1f%% (> %.1f%%)\n",
+				r->what, r->vmas, r->pages, change, tolerance);
+			beyond++;
+		}
+	}
+	ref_a = run_reference(&a);
+	ref_b = run_reference(&b);
+	if (ref_a > 0 && ref_b > 0) {
+		print_change("reference: fault in 4 MiB, us", ref_a, ref_b, 2);
+		change = 100 * fabs(ref_b - ref_a) / ref_a;
+		if (tolerance >= 0 && change > tolerance)
+			fprintf(stderr, "the reference moved %.1f%%: %s\n",
+				change, "the machine's speed differed between the runs");
 	}
 	if (svg && plot_svg(&a, &b, svg))
 		fprintf(stderr, "no plot: is gnuplot installed (gnuplot-nox)?\n");
-	return 0;
+	return beyond ? 1 : 0;
 }
 
 static void print_usage(FILE *f)
 {
-	fprintf(f, "usage: anon_vma_bench [-o FILE.json] [-r REPEATS] [-n MAX_VMAS]\n"
-		   "       anon_vma_bench compare BEFORE.json AFTER.json [-s PLOT.svg]\n");
+	fprintf(f, "usage: anon_vma_bench [-o FILE.json] [-r ROUNDS] [-t SECONDS] [-n MAX_VMAS]\n"
+		   "       anon_vma_bench compare BEFORE.json AFTER.json [-s PLOT.svg] [-T PERCENT]\n");
+}
+
+static int compare_main(int argc, char **argv)
+{
+	const char *svg = NULL;
+	double tolerance = -1;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "s:T:")) != -1) {
+		switch (opt) {
+		case 's':
+			svg = optarg;
+			break;
+		case 'T':
+			tolerance = atof(optarg);
+			break;
+		default:
+			print_usage(stderr);
+			return 2;
+		}
+	}
+	if (argc - optind != 2) {
+		print_usage(stderr);
+		return 2;
+	}
+	return compare(argv[optind], argv[optind + 1], svg, tolerance);
+}
+
+static void set_point(struct point *p, enum metric m, long nr, long pages)
+{
+	p->m = m;
+	p->nr = nr;
+	p->pages = pages;
+}
+
+/* The timed points, in round order. */
+static int add_points(struct point *points, long max_vmas, long nr)
+{
+	static const long counts[] = { 10, 100, 1000, 10000 };
+	int n = 0, m, pages;
+	unsigned int k;
+
+	for (m = FORK_CPU; m <= FORK_EXIT_WAIT; m++)
+		for (pages = 1; pages <= 8; pages *= 8)
+			for (k = 0; k < ARRAY_SIZE(counts) &&
+			     counts[k] <= max_vmas; k++)
+				set_point(&points[n++], m, counts[k], pages);
+	for (m = FIRST_FAULT; m <= EXIT; m++)
+		set_point(&points[n++], m, nr, 1);
+	return n;
 }
 
 int main(int argc, char **argv)
 {
-	static const long counts[] = { 10, 100, 1000, 10000 };
+	static struct point points[MAX_POINTS];
 	static struct results res;
-	const char *json = NULL, *svg = NULL;
+	const char *json = NULL;
 	long max_vmas = 10000, nr = 1000;
-	int opt, repeats = 31, m, pages;
-	unsigned int k;
+	int opt, rounds = 15, nr_points, ret;
+	double budget_s = 60;
 	struct utsname u;
 
-	if (argc >= 4 && !strcmp(argv[1], "compare")) {
-		if (argc == 6 && !strcmp(argv[4], "-s")) {
-			svg = argv[5];
-		} else if (argc != 4) {
-			print_usage(stderr);
-			return 2;
-		}
-		return compare(argv[2], argv[3], svg);
-	}
-	while ((opt = getopt(argc, argv, "o:r:n:h")) != -1) {
+	if (argc >= 2 && !strcmp(argv[1], "compare"))
+		return compare_main(argc - 1, argv + 1);
+	while ((opt = getopt(argc, argv, "o:r:t:n:h")) != -1) {
 		switch (opt) {
 		case 'o':
 			json = optarg;
 			break;
 		case 'r':
-			repeats = atoi(optarg);
+			rounds = atoi(optarg);
+			break;
+		case 't':
+			budget_s = atof(optarg);
 			break;
 		case 'n':
 			max_vmas = atol(optarg);
@@ -578,7 +884,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind != argc || repeats < 3 || max_vmas < 10) {
+	if (optind != argc || rounds < 3 || rounds > MAX_ROUNDS ||
+	    budget_s < 0 || max_vmas < 10) {
 		print_usage(stderr);
 		return 2;
 	}
@@ -588,6 +895,7 @@ int main(int argc, char **argv)
 	snprintf(res.kernel, sizeof(res.kernel), "%s", u.release);
 	if (pin_to_this_cpu())
 		fprintf(stderr, "could not pin to one CPU: timings are noisier\n");
+	quiet_page_reporting();
 
 	if (nr > max_vmas)
 		nr = max_vmas;
@@ -596,17 +904,13 @@ int main(int argc, char **argv)
 	    measure_memory(&res, "fork_chain_depth4", nr, 1, 4) ||
 	    measure_memory(&res, "fork_tree_3x2", nr, 3, 2))
 		fprintf(stderr, "a memory scenario failed\n");
-	for (m = FORK_CPU; m <= FORK_EXIT_WAIT; m++)
-		for (pages = 1; pages <= 8; pages *= 8)
-			for (k = 0; k < ARRAY_SIZE(counts) &&
-			     counts[k] <= max_vmas; k++)
-				if (measure_time(&res, m, counts[k], pages,
-						 repeats))
-					fprintf(stderr, "%s failed at %ld VMAs\n",
-						metric_names[m], counts[k]);
-	for (m = FIRST_FAULT; m <= EXIT; m++)
-		if (measure_time(&res, m, nr, 1, repeats))
-			fprintf(stderr, "%s failed\n", metric_names[m]);
+	nr_points = add_points(points, max_vmas, nr);
+	ret = measure_points(&res, points, nr_points, rounds, budget_s);
+	knob_restore_all();
+	if (ret) {
+		fprintf(stderr, "timing failed\n");
+		return 1;
+	}
 	print_table(&res);
 	if (json && write_json(&res, json)) {
 		fprintf(stderr, "cannot write %s\n", json);
