@@ -329,7 +329,7 @@ static double run_once(enum metric m, long nr, long pages)
  *    points see the same mix of fast and slow periods;
  *  - a point runs the same number of times per round in every run
  *    (BATCH_VMAS / VMAs): the first run of a batch finds the caches as the
- *    previous point left them;
+ *    previous point left them (see point_warm_up());
  *  - before each point the time of a fixed piece of the same kind of kernel
  *    work is taken: fault in 4 MiB of base pages in one new VMA and unmap
  *    them, best of three. A round's reference is the median of those, and
@@ -343,7 +343,7 @@ static double run_once(enum metric m, long nr, long pages)
 #define MAX_ROUNDS	256
 #define MAX_BATCH	16
 #define MAX_SAMPLES	(MAX_ROUNDS * MAX_BATCH)
-#define BATCH_VMAS	2000	/* small points: more runs per round */
+#define BATCH_VMAS	1000	/* small points: more runs per round */
 #define MAX_POINTS	24
 
 /* CPU time of faulting in and unmapping REF_BYTES, best of three, in us. */
@@ -398,9 +398,13 @@ static double median_of(double *v, int n)
 
 /*
  * Warm @p up and size its batch: BATCH_VMAS / VMAs runs per round, 1 to
- * MAX_BATCH. Fixed by the point, not by a timing: the first run of a
- * batch finds the caches as the previous point left them, so the share
- * of first runs must be the same in every run of the benchmark.
+ * MAX_BATCH. The first run of a batch finds the caches as the previous
+ * point left them and is slower: its share must be the same in every run
+ * of the benchmark (a fixed batch, not one sized by a timing), and either
+ * all (batch 1) or few (batch 10 and more) of the runs, never half: with
+ * two runs per round the samples split into a cold and a warm half, and
+ * the median of such a mix jumps between the two (the 1000-VMA points
+ * moved by up to 10% between runs that way).
  */
 static int point_warm_up(struct point *p)
 {
