@@ -101,9 +101,9 @@ check "a run against itself is within -T 0" \
 	'"$bench" compare "$work/a.json" "$work/a.json" -T 0 >/dev/null 2>&1'
 # One point's norm 10% higher: -T 5 fails and names it, -T 20 passes.
 awk '/"what": "munmap_us_per_vma"/ {
-	match($0, /"norm": [0-9.]+/)
+	match($0, /"norm": [-+0-9.eE]+/)
 	v = substr($0, RSTART + 8, RLENGTH - 8) * 1.1
-	$0 = substr($0, 1, RSTART - 1) "\"norm\": " sprintf("%.6f", v) \
+	$0 = substr($0, 1, RSTART - 1) "\"norm\": " sprintf("%.6g", v) \
 	     substr($0, RSTART + RLENGTH)
 } { print }' "$work/a.json" > "$work/moved.json"
 "$bench" compare "$work/a.json" "$work/moved.json" -T 5 \
@@ -116,7 +116,7 @@ check "-T 20 accepts it" \
 	'"$bench" compare "$work/a.json" "$work/moved.json" -T 20 >/dev/null 2>&1'
 
 # Results of versions without the reference: raw medians only.
-sed -E 's/"norm": [0-9.]+, "ref": [0-9.]+, "runs": [0-9]+, //' \
+sed -E 's/"norm": [-+0-9.eE]+, "ref": [0-9.]+, "runs": [0-9]+, //' \
 	"$work/a.json" > "$work/old.json"
 "$bench" compare "$work/old.json" "$work/b.json" -T 5 \
 	> "$work/old.txt" 2>&1

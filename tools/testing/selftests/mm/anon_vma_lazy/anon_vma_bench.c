@@ -16,10 +16,11 @@
  *
  * Time: fork's CPU time and fork+exit+wait latency against the number of
  * faulted VMAs (10, 100, 1000, 10000) with 1 and 8 pages per VMA, CPU time
- * of mmap and first fault and of munmap per VMA, and exit latency per VMA. Pinned to one CPU, three
- * warm-up runs per point, then rounds that sample every point (at least
- * ROUNDS (15) rounds and SECONDS (60) s): median, min, max, coefficient
- * of variation, and the median in units of a reference (see below).
+ * of mmap and first fault and of munmap per VMA, and exit latency per VMA.
+ * Pinned to one CPU, three warm-up runs per point, then rounds that sample
+ * every point (at least ROUNDS (15) rounds and SECONDS (60) s): median,
+ * min, max, coefficient of variation, and the median in units of a
+ * reference (see below).
  *
  * Output: a table on stdout, JSON (one record per line) with -o, and with
  * compare a before/after table with the change in %, and an SVG plot of
@@ -346,25 +347,33 @@ static double run_once(enum metric m, long nr, long pages)
 #define BATCH_VMAS	1000	/* small points: more runs per round */
 #define MAX_POINTS	24
 
-/* CPU time of faulting in and unmapping REF_BYTES, best of three, in us. */
+/* Fault in @bytes of base pages in one new VMA, and unmap them. */
+static int fault_in_and_unmap(size_t bytes)
+{
+	size_t off;
+	char *p;
+
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	/* Base pages whatever THP is set to: the same work anywhere. */
+	madvise(p, bytes, MADV_NOHUGEPAGE);
+	for (off = 0; off < bytes; off += page_size())
+		p[off] = 1;
+	return munmap(p, bytes) ? -errno : 0;
+}
+
+/* CPU time of fault_in_and_unmap(REF_BYTES), best of three, in us. */
 static double reference_us(void)
 {
 	double t, best = 0;
-	size_t off;
-	char *p;
 	int i;
 
 	for (i = 0; i < 3; i++) {
 		t = clock_us(CLOCK_THREAD_CPUTIME_ID);
-		p = mmap(NULL, REF_BYTES, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
+		if (fault_in_and_unmap(REF_BYTES))
 			return -1;
-		/* Base pages whatever THP is set to: the same work anywhere. */
-		madvise(p, REF_BYTES, MADV_NOHUGEPAGE);
-		for (off = 0; off < REF_BYTES; off += page_size())
-			p[off] = 1;
-		munmap(p, REF_BYTES);
 		t = clock_us(CLOCK_THREAD_CPUTIME_ID) - t;
 		if (!i || t < best)
 			best = t;
@@ -398,7 +407,7 @@ static double median_of(double *v, int n)
 
 /*
  * Warm @p up and size its batch: BATCH_VMAS / VMAs runs per round, 1 to
- * MAX_BATCH. The first run of a batch finds the caches as the previous
+ * MAX_BATCH, and 1 instead of 2 to 9. The first run of a batch finds the caches as the previous
  * point left them and is slower: its share must be the same in every run
  * of the benchmark (a fixed batch, not one sized by a timing), and either
  * all (batch 1) or few (batch 10 and more) of the runs, never half: with
@@ -414,7 +423,7 @@ static int point_warm_up(struct point *p)
 		if (run_once(p->m, p->nr, p->pages) < 0)
 			return -1;
 	p->batch = BATCH_VMAS / p->nr;
-	if (p->batch < 1)
+	if (p->batch < 10)
 		p->batch = 1;
 	if (p->batch > MAX_BATCH)
 		p->batch = MAX_BATCH;
@@ -521,8 +530,6 @@ static void quiet_page_reporting(void)
 {
 	unsigned long order, tried;
 	char text[24];
-	size_t off;
-	char *pool;
 
 	if (geteuid() || read_ulong(REPORTING_ORDER, &order) || order >= 20)
 		return;
@@ -538,14 +545,9 @@ static void quiet_page_reporting(void)
 	}
 	fprintf(stderr, "free page reporting: order %lu -> %lu for the run\n",
 		order, tried);
-	pool = mmap(NULL, BACKED_POOL, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (pool == MAP_FAILED)
-		return;
-	madvise(pool, BACKED_POOL, MADV_NOHUGEPAGE);
-	for (off = 0; off < BACKED_POOL; off += page_size())
-		pool[off] = 1;
-	munmap(pool, BACKED_POOL);
+	if (fault_in_and_unmap(BACKED_POOL))
+		fprintf(stderr, "cannot back %lu MiB before timing\n",
+			BACKED_POOL >> 20);
 }
 
 /* ---- output ------------------------------------------------------------ */
@@ -579,10 +581,11 @@ static void print_table(const struct results *res)
 		       100 * r->cv, r->runs, r->norm);
 		ref = r->ref;
 	}
-	if (ref > 0)
-		printf("\nnorm: median of each run's time over its round's %s\n%s%.0f %s\n",
-		       "reference, the CPU time", "of faulting in and unmapping 4 MiB (median ",
-		       ref, "us in this run)");
+	if (ref <= 0)
+		return;
+	printf("\nnorm: median of each run's time over its round's reference,\n");
+	printf("the CPU time of faulting in and unmapping 4 MiB (median %.0f us in this run)\n",
+	       ref);
 }
 
 static int write_json(const struct results *res, const char *path)
