@@ -412,7 +412,7 @@ wait_bounded() {
 			i=$((i + 1))
 		done
 		kill -KILL "$1" 2>/dev/null
-	) > /dev/null 2>&1 &
+	) > /dev/null 2>&1 9>&- &
 	wb_pid=$!
 	wait "$1"
 	wb_rc=$?
@@ -472,7 +472,7 @@ run_binary() {
 	while IFS= read -r line || [ -n "$line" ]; do
 		printf '# %s\n' "$line"
 		printf '%s\n' "$line" >> "$log"
-	done < "$fifo" &
+	done < "$fifo" 9>&- &
 	reader_pid=$!
 
 	taint_before=$(tainted)
@@ -494,7 +494,7 @@ run_binary() {
 			sleep 10
 			kill -KILL -"$test_pid" 2>/dev/null ||
 				kill -KILL "$test_pid" 2>/dev/null
-		) > /dev/null 2>&1 &
+		) > /dev/null 2>&1 9>&- &
 		watchdog_pid=$!
 	fi
 	wait "$test_pid"
@@ -590,8 +590,10 @@ run_binary() {
 
 # Two root runs at once would save each other's knob changes as the values
 # to restore, and the KSM tests would merge each other's pages. The lock is
-# the open file 9, held until we exit; the tests do not inherit it (see
-# run_binary), so a test that escaped its group cannot keep it.
+# the open file 9, held until we exit; neither the tests nor the runner's
+# own background helpers (output reader, watchdogs) inherit it, so that a
+# test that escaped its group, or a watchdog's last "sleep 1", cannot keep
+# it after we exit.
 take_lock() {
 	if ! have flock; then
 		echo "# no flock: another run at the same time is not kept out"
