@@ -1,9 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# Fill in the kselftest framework files and the kernel UAPI headers that
-# tools/testing/selftests/mm/anon_vma_lazy needs, so that this sparse tree
-# builds as if it were a kernel tree. Nothing fetched here is committed
+# Fill in the kselftest framework files, mm's vm_util.[ch] and the kernel
+# UAPI headers that tools/testing/selftests/mm/anon_vma_lazy needs, so that
+# this sparse tree builds as if it were a kernel tree. Nothing fetched here is committed
 # (see .gitignore).
 #
 # Source, in order of preference:
@@ -67,6 +67,7 @@ want="$ksrc $version"
 
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] &&
    [ -f "$top/$sel/kselftest_harness.h" ] &&
+   [ -f "$top/$sel/mm/vm_util.c" ] &&
    [ -f "$top/usr/include/linux/fs.h" ]; then
 	echo "$ksrc"
 	exit 0
@@ -79,6 +80,9 @@ for f in lib.mk kselftest.h kselftest_harness.h; do
 done
 rm -rf "$top/$sel/kselftest"
 cp -R "$ksrc/$sel/kselftest" "$top/$sel/kselftest"
+for f in vm_util.c vm_util.h; do
+	cp "$ksrc/$sel/mm/$f" "$top/$sel/mm/$f"
+done
 
 # headers_install writes only below O= and INSTALL_HDR_PATH, so the source
 # tree stays untouched (it may be read-only or shared).

@@ -72,6 +72,7 @@ tree=$work/tree
 mkdir -p "$tree/$sel/mm"
 cp -R "$top/$sel/lib.mk" "$top/$sel/kselftest.h" \
 	"$top/$sel/kselftest_harness.h" "$top/$sel/kselftest" "$tree/$sel/"
+cp "$top/$sel/mm/vm_util.c" "$top/$sel/mm/vm_util.h" "$tree/$sel/mm/"
 copy=$tree/$sel/mm/anon_vma_lazy
 
 for patch in "$top"/test/inverted/*.patch; do

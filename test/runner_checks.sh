@@ -209,7 +209,7 @@ chmod 644 "$bin/fake_noexec"
 
 # A copy of the runner beside a settings file, for the settings timeout.
 mkdir -p "$work/rt"
-cp "$runner" "$work/rt/run_vmtests.sh"
+cp "$runner" "$(dirname "$runner")/klog_patterns.h" "$work/rt/"
 echo "timeout=1" > "$work/rt/settings"
 chmod -R a+rX "$work"
 

@@ -8,6 +8,10 @@
 #    model), the random walk finds a failure and --shrink reduces it to a
 #    short scenario, which fails again when given with --program and
 #    passes on the correct model;
+#  - the same broken model disagrees with the literal expectations of the
+#    scenario variants (split's mlock variants fail at set-up, where the
+#    model is checked against the literal), the correct one agrees;
+#  - --render prints a program's literal expectation;
 #  - its own options: --help, a bad option.
 #
 # Prints "ok N ..." / "not ok N ..." and ends with "N passed, N failed".
@@ -59,6 +63,7 @@ build() {
 	mkdir -p "$tree/$sel/mm"
 	cp -R "$top/$sel/lib.mk" "$top/$sel/kselftest.h" \
 		"$top/$sel/kselftest_harness.h" "$top/$sel/kselftest" "$tree/$sel/"
+	cp "$top/$sel/mm/vm_util.c" "$top/$sel/mm/vm_util.h" "$tree/$sel/mm/"
 	cp -R "$suite" "$tree/$sel/mm/"
 	copy=$tree/$sel/mm/anon_vma_lazy
 	make -s -C "$copy" clean > /dev/null 2>&1
@@ -66,7 +71,7 @@ build() {
 		patch -s -p1 --batch -d "$copy" < "$2" || return 1
 	fi
 	make -s -C "$copy" KHDR_INCLUDES="-isystem $top/usr/include" \
-		"$copy/anon_vma_stress" > /dev/null
+		"$copy/anon_vma_stress" "$copy/split" > /dev/null
 }
 
 good=$work/good/$sel/mm/anon_vma_lazy/anon_vma_stress
@@ -108,6 +113,25 @@ rerun() {
 	! "$bad" "$@" > "$work/again.out" 2>&1 && "$good" "$@" > "$work/good.out" 2>&1
 }
 check "the shrunk scenario fails on the broken model, passes on the correct one" rerun
+
+# The model against the variants' literals: split's set-up checks it
+# before anything else (also without root).
+literals() {
+	"${good%/*}/split" -v child_mlock_root_first -t exits > "$work/lit.good" 2>&1 ||
+		return 1
+	! "${bad%/*}/split" -v child_mlock_root_first -t exits > "$work/lit.bad" 2>&1 &&
+		grep -q '^not ok ' "$work/lit.bad" &&
+		grep -q 'the variant expects' "$work/lit.bad" &&
+		grep -A4 'the variant expects' "$work/lit.bad"
+}
+check "the broken model disagrees with a variant's literal expectation" literals
+
+render() {
+	"$good" --program "0: mmap0 ro0:4-8" --render > "$work/render" &&
+	grep -qx 'P0 R0 AAAA|AAAA|AAAA rw,r-,rw' "$work/render" &&
+	{ "$good" --program "0: nonsense" --render > /dev/null 2>&1; [ $? -eq 2 ]; }
+}
+check "--render prints the literal expectation, exit 2 on a bad program" render
 
 options() {
 	"$good" --help | grep -q -- '--shrink' &&

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the rmap_util.c parsers and oracles of the anon_vma_lazy
+ * Unit tests of the parsers and oracles of the anon_vma_lazy
  * selftests, fed with the fixture files of test/fixtures/ (real captures and
  * malformed or truncated variants). Not a kselftest: prints "ok N ..." or
  * "not ok N ...", then "N passed, N failed", and exits 1 on any failure.
  *
- * Usage: rmap_util_test FIXTURE_DIR
+ * Usage: helpers_test FIXTURE_DIR
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -22,7 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "rmap_util.h"
+#include <linux/kernel-page-flags.h>
+
+#include "env.h"
+#include "khealth.h"
+#include "oracles.h"
+#include "scenario.h"
 
 #define MARK "avl-marker-1234-fork_chain"
 #define CANARY 0x5a5a5a5a
@@ -183,10 +188,19 @@ static void decode(unsigned long long raw, struct pagemap_entry *e)
 	pagemap_decode(raw, e);
 }
 
+static int pagemap_fd;
+
+static void read_beyond_end(void)
+{
+	/* It says "Bail out!" on stdout: not in our TAP. */
+	if (!freopen("/dev/null", "w", stdout))
+		_exit(2);
+	pagemap_get_entry(pagemap_fd, (char *)(6UL * psize()));
+}
+
 static void test_pagemap(void)
 {
 	struct pagemap_entry e;
-	__u64 raw;
 	int fd;
 
 	decode(0, &e);
@@ -206,30 +220,32 @@ static void test_pagemap(void)
 	      "pagemap_decode: swapped -> not present, pfn 0 (not the swap entry)");
 	decode(PM_SWAP | PM_MMAP_EXCLUSIVE | 1, &e);
 	check(e.swapped && e.exclusive && !e.pfn, "pagemap_decode: swapped exclusive");
-	decode(PM_PRESENT | PM_SOFT_DIRTY | PM_UFFD_WP | (7ULL << 58) | PM_PFN_MASK, &e);
-	check(e.present && e.pfn == PM_PFN_MASK && !e.exclusive && !e.file && !e.swapped,
+	decode(PM_PRESENT | PM_SOFT_DIRTY | PM_UFFD_WP | (7ULL << 58) | PAGEMAP_PFN(~0ULL), &e);
+	check(e.present && e.pfn == PAGEMAP_PFN(~0ULL) && !e.exclusive && !e.file && !e.swapped,
 	      "pagemap_decode: PFN mask is bits 0-54, bits 55/57/58-60 ignored");
 	decode(PM_PRESENT | (1ULL << 55) | 1, &e);
 	check(e.pfn == 1, "pagemap_decode: soft-dirty bit 55 not in pfn");
 	decode(PM_PRESENT, &e);
 	check(e.present && e.pfn == 0, "pagemap_decode: present with hidden pfn -> 0");
 	decode(~0ULL, &e);
-	check(e.present && e.swapped && e.exclusive && e.file && e.pfn == PM_PFN_MASK,
+	check(e.present && e.swapped && e.exclusive && e.file && e.pfn == PAGEMAP_PFN(~0ULL),
 	      "pagemap_decode: all bits");
 
 	fd = open(fx("pagemap.bin"), O_RDONLY);
 	check(fd >= 0, "pagemap.bin fixture opens");
 	if (fd < 0)
 		return;
-	check(!pagemap_read_raw(fd, 1 * page_size(), &raw) &&
-	      raw == (PM_PRESENT | PM_MMAP_EXCLUSIVE | 0x12345),
-	      "pagemap_read_raw: entry of page 1");
-	check(!pagemap_read_raw(fd, 3 * page_size() + 123, &raw) &&
-	      raw == (PM_SWAP | (0x777ULL << 5) | 3),
-	      "pagemap_read_raw: unaligned address -> entry of its page");
-	check(!pagemap_read_raw(fd, 0, &raw) && raw == 0, "pagemap_read_raw: page 0");
-	check(pagemap_read_raw(fd, 6 * page_size(), &raw) < 0,
-	      "pagemap_read_raw: beyond end of file -> error");
+	/* vm_util's reader, as every test uses it. */
+	check(pagemap_get_entry(fd, (char *)(1UL * psize())) ==
+	      (PM_PRESENT | PM_MMAP_EXCLUSIVE | 0x12345),
+	      "pagemap_get_entry: entry of page 1");
+	check(pagemap_get_entry(fd, (char *)(3UL * psize() + 123)) ==
+	      (PM_SWAP | (0x777ULL << 5) | 3),
+	      "pagemap_get_entry: unaligned address -> entry of its page");
+	check(pagemap_get_entry(fd, 0) == 0, "pagemap_get_entry: page 0");
+	pagemap_fd = fd;
+	check(!in_child(read_beyond_end),
+	      "pagemap_get_entry: beyond end of file -> the test fails");
 	close(fd);
 }
 
@@ -241,14 +257,14 @@ static void test_kpage(void)
 	__u64 v;
 
 	check(!kpage_read(fl, 0, &v) && v == 0, "kpage_read: pfn 0 -> 0");
-	check(!kpage_read(fl, 1, &v) && (v >> KPF_BIT_ANON & 1) && !(v >> KPF_BIT_KSM & 1),
+	check(!kpage_read(fl, 1, &v) && (v >> KPF_ANON & 1) && !(v >> KPF_KSM & 1),
 	      "kpage_read: pfn 1 anon, not KSM");
-	check(!kpage_read(fl, 2, &v) && (v >> KPF_BIT_KSM & 1) && (v >> KPF_BIT_ANON & 1),
+	check(!kpage_read(fl, 2, &v) && (v >> KPF_KSM & 1) && (v >> KPF_ANON & 1),
 	      "kpage_read: pfn 2 KSM");
-	check(!kpage_read(fl, 3, &v) && (v >> KPF_BIT_THP & 1), "kpage_read: pfn 3 THP");
-	check(!kpage_read(fl, 4, &v) && (v >> KPF_BIT_SWAPCACHE & 1) && !(v >> KPF_BIT_THP & 1),
+	check(!kpage_read(fl, 3, &v) && (v >> KPF_THP & 1), "kpage_read: pfn 3 THP");
+	check(!kpage_read(fl, 4, &v) && (v >> KPF_SWAPCACHE & 1) && !(v >> KPF_THP & 1),
 	      "kpage_read: pfn 4 swapcache");
-	check(!kpage_read(fl, 5, &v) && !(v >> KPF_BIT_ANON & 1), "kpage_read: pfn 5 not anon");
+	check(!kpage_read(fl, 5, &v) && !(v >> KPF_ANON & 1), "kpage_read: pfn 5 not anon");
 	check(!kpage_read(fl, 6, &v) && v == ~0ULL, "kpage_read: pfn 6 all bits");
 	check(!kpage_read(fl, 7, &v) && v == 0x8000000000000001ULL,
 	      "kpage_read: pfn 7 little-endian word");
@@ -544,7 +560,7 @@ static void test_read_ulong(void)
 		"ulong_two", "ulong_alpha", "ksm/advisor_mode", "smaps",
 		"kpageflags.bin", "no-such-file", "ksm",
 	};
-	char dir[] = "/tmp/rmap_util_test.XXXXXX", path[PATH_MAX], buf[64];
+	char dir[] = "/tmp/helpers_test.XXXXXX", path[PATH_MAX], buf[64];
 	unsigned long v;
 	unsigned int i;
 	char *small;
@@ -997,6 +1013,67 @@ static void test_sc_parse(void)
 	free(sc);
 }
 
+/* ---- the scenario model's literal form ---------------------------------- */
+
+static bool renders(const char *program, bool summary, const char *want)
+{
+	char buf[4096], err[8192];
+	struct scenario *sc = sc_from_program(program, err, sizeof(err));
+	bool ok;
+
+	if (!sc)
+		return false;
+	ok = (summary ? sc_render_summary(sc, buf, sizeof(buf)) :
+			sc_render(sc, buf, sizeof(buf))) >= 0 &&
+	     !strcmp(buf, want) &&
+	     !sc_check_literal(sc, want, summary, err, sizeof(err));
+	if (!ok)
+		printf("# the model of %s:\n%s\n", program, buf);
+	sc_destroy(sc);
+	return ok;
+}
+
+static void test_sc_render(void)
+{
+	char err[8192];
+	struct scenario *sc;
+
+	check(renders("0: mmap0 ro0:4-8 write0", false,
+		      "P0 R0 AAAA|AAAA|AAAA rw,r-,rw"),
+	      "sc_render: a split VMA, one process");
+	check(renders("0: mmap0 unmap0:4-8 mlock0:8-12 dontfork0:0-2", false,
+		      "P0 R0 AA|AA....AAAA rwD,rw,rwL"),
+	      "sc_render: holes, flags");
+	check(renders("0: mmap0 dontneed0:0-2 free0:10-12", false,
+		      "P0 R0 00AAAAAAAAaa rw"),
+	      "sc_render: zeroes, lazily freed copies");
+	check(renders("0: mmap0 fork1 | 1: write0", false,
+		      "P0 R0 AAAAAAAAAAAA rw\n"
+		      "P1 R0 BBBBBBABAABA rw"),
+	      "sc_render: a shared copy keeps its letter in its column");
+	check(renders("0: mmap0 fork1 | 1: move0:0-4>2", false,
+		      "P0 R0 AAAAAAAAAAAA rw\n"
+		      "P1 R0 ....AAAAAAAA rw\n"
+		      "P1 R2 AAAA........ rw"),
+	      "sc_render: a moved copy keeps its letter in its column");
+	check(renders("0: mmap0 fork1 | 1: write0", true,
+		      "P0: 1 VMAs, 12 pages, 4 shared, 8 own\n"
+		      "P1<P0: 1 VMAs, 12 pages, 4 shared, 8 own"),
+	      "sc_render_summary: VMAs, pages, shared and own copies");
+
+	sc = sc_from_program("0: mmap0 ro0:4-8", err, sizeof(err));
+	check(sc && !sc_check_literal(sc, "  P0 R0 AAAA|AAAA|AAAA rw,r-,rw\t\n\n",
+				      false, err, sizeof(err)),
+	      "sc_check_literal: blanks around lines and empty lines do not count");
+	check(sc && sc_check_literal(sc, "P0 R0 AAAA|AAAAAAAA rw,rw", false, err,
+				     sizeof(err)) && strstr(err, "the model"),
+	      "sc_check_literal: another layout is a mismatch, both shown");
+	check(sc && sc_check_literal(sc, "P0 R0 AAAA|AAAA|AAAA rw,r-,rw\nP1 R0 A",
+				     false, err, sizeof(err)),
+	      "sc_check_literal: an extra line is a mismatch");
+	sc_destroy(sc);
+}
+
 int main(int argc, char **argv)
 {
 	fixdir = argc > 1 ? argv[1] : "../fixtures";
@@ -1016,6 +1093,7 @@ int main(int argc, char **argv)
 	test_kconfig();
 	test_smaps_read_all();
 	test_sc_parse();
+	test_sc_render();
 
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;

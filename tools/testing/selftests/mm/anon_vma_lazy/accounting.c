@@ -3,12 +3,13 @@
  * accounting: what the anon_vma, anon_vma_chain and vm_area_struct slab
  * caches must show, with and without ANON_VMA_LAZY.
  *
- * The series' whole case is a slab saving (cover letter: -92..97% anon_vma,
- * -50..57% anon_vma_chain): VMAs that fault but never fork get no anon_vma.
- * lazy_or_eager_by_mode faults N separated VMAs without fork and checks the
- * anon_vma count against the mode detected at run time: about N more on a
- * kernel without the scheme (an assertion on every stock kernel, proving
- * the oracle sees what it should), about none with the scheme enabled.
+ * Without ANON_VMA_LAZY every VMA that faults anonymous memory gets an
+ * anon_vma and an anon_vma_chain; with it, VMAs that fault but never fork
+ * get neither. lazy_or_eager_by_mode faults N separated VMAs without fork
+ * and checks the anon_vma count against the mode detected at run time:
+ * about N more on a kernel without the scheme (an assertion on every stock
+ * kernel, proving the oracle sees what it should), about none with the
+ * scheme enabled.
  * The leak tests repeat fork scenarios many more times than the tolerance,
  * so that a leak of one object per iteration cannot hide in the noise of
  * other processes, and require every count back at baseline.
@@ -27,7 +28,9 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "env.h"
+#include "khealth.h"
+#include "oracles.h"
 
 #define NR_VMAS		1024	/* separated one-page VMAs */
 #define FORK_VMAS	64
@@ -75,13 +78,13 @@ static char *fault_separated_vmas(int nr, size_t *len)
 	char *area, *p;
 	int i;
 
-	*len = 2 * nr * page_size();
+	*len = 2 * nr * psize();
 	area = reserve_range(*len);
 	if (!area)
 		return NULL;
 	for (i = 0; i < nr; i++) {
-		p = area + 2 * i * page_size();
-		if (mmap(p, page_size(), PROT_READ | PROT_WRITE,
+		p = area + 2 * i * psize();
+		if (mmap(p, psize(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
 			return NULL;
 		*p = 1;
@@ -172,7 +175,7 @@ TEST_F_TIMEOUT(accounting, fork_with_faulted_vmas_leaks_nothing, 120)
 		ASSERT_LE(0, pid);
 		if (pid == 0) {
 			for (i = 0; i < FORK_VMAS; i++)
-				self->area[2 * i * page_size()] = 2;
+				self->area[2 * i * psize()] = 2;
 			_exit(0);
 		}
 		if (reap_with_deadline(pid, WAIT_MS, &status) ||
@@ -190,16 +193,16 @@ TEST_F_TIMEOUT(accounting, fork_with_faulted_vmas_leaks_nothing, 120)
 /* Each level faults a VMA of its own, COW-writes the inherited ones, forks. */
 static int chain_level(char *area, int level)
 {
-	char *mine = area + 2 * level * page_size();
+	char *mine = area + 2 * level * psize();
 	int i, status = 0;
 	pid_t pid;
 
-	if (mmap(mine, page_size(), PROT_READ | PROT_WRITE,
+	if (mmap(mine, psize(), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != mine)
 		return 1;
 	*mine = 1;
 	for (i = 0; i < level; i++)
-		area[2 * i * page_size()] = level;
+		area[2 * i * psize()] = level;
 	if (level == CHAIN_DEPTH)
 		return 0;
 	pid = fork();
@@ -220,7 +223,7 @@ TEST_F_TIMEOUT(accounting, fork_chains_leak_nothing, 120)
 {
 	char report[2048];
 	int k, status, bad = 0;
-	size_t len = 2 * (CHAIN_DEPTH + 1) * page_size();
+	size_t len = 2 * (CHAIN_DEPTH + 1) * psize();
 	pid_t pid;
 
 	self->area = reserve_range(len);

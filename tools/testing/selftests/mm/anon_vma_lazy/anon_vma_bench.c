@@ -43,7 +43,7 @@
 #include <sys/wait.h>
 
 #include "../../kselftest.h"
-#include "rmap_util.h"
+#include "env.h"
 
 #define MAX_RECORDS	128
 
@@ -109,7 +109,7 @@ static void read_caches(unsigned long *objs)
 /* @nr separated one-page VMAs of @pages pages, faulted. NULL on failure. */
 static char *fault_vmas(long nr, long pages, size_t *len)
 {
-	size_t stride = (pages + 1) * page_size();
+	size_t stride = (pages + 1) * psize();
 	char *area, *p;
 	long i, k;
 
@@ -119,13 +119,13 @@ static char *fault_vmas(long nr, long pages, size_t *len)
 		return NULL;
 	for (i = 0; i < nr; i++) {
 		p = area + i * stride;
-		if (mmap(p, pages * page_size(), PROT_READ | PROT_WRITE,
+		if (mmap(p, pages * psize(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p) {
 			munmap(area, *len);
 			return NULL;
 		}
 		for (k = 0; k < pages; k++)
-			p[k * page_size()] = 1;
+			p[k * psize()] = 1;
 	}
 	return area;
 }
@@ -359,7 +359,7 @@ static int fault_in_and_unmap(size_t bytes)
 		return -errno;
 	/* Base pages whatever THP is set to: the same work anywhere. */
 	madvise(p, bytes, MADV_NOHUGEPAGE);
-	for (off = 0; off < bytes; off += page_size())
+	for (off = 0; off < bytes; off += psize())
 		p[off] = 1;
 	return munmap(p, bytes) ? -errno : 0;
 }

@@ -4,9 +4,9 @@
  * munmap, mremap, madvise, mlock, pageout and migration, checked against
  * the scenario engine's model after every round.
  *
- * The hand-written scenarios cover what reviewers thought of; this one
- * looks for the combinations nobody did. Each round generates a random
- * scenario for the engine (rmap_util.h): up to 8 processes forked from
+ * The hand-written scenarios cover the combinations someone thought of;
+ * this one looks for the others. Each round generates a random scenario
+ * for the engine (scenario.h): up to 8 processes forked from
  * each other at random points, each running a random program on 4
  * regions (fault, COW-write, mprotect split and back, munmap, MADV_DONTNEED,
  * MADV_COLD, MADV_DONTFORK, MADV_WIPEONFORK, mlock, mremap move, grow and
@@ -26,6 +26,10 @@
  *                                       round to a minimal scenario
  *   anon_vma_stress --program "0: mmap0 fork1 | 1: write0" [--exit 1,0]
  *                   [--walk none|migrate|pageout]   run one scenario
+ *   anon_vma_stress --program "..." --render   print the model's
+ *                                       expectation of a scenario in the
+ *                                       literal form the tests state
+ *                                       (scenario_test.h), run nothing
  *
  * A failure prints the seed, the step count to replay it, and the round
  * as a scenario in the engine's language, which split.c and friends take
@@ -39,7 +43,9 @@
 #include <unistd.h>
 
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "env.h"
+#include "khealth.h"
+#include "scenario.h"
 
 #define STRESS_MEMBERS	8
 #define STRESS_REGIONS	4
@@ -55,6 +61,7 @@ static struct {
 	const char *program;
 	const char *exit_order;
 	const char *walk;
+	bool render;
 } opt = { .seconds = 30 };
 
 /* One round: a scenario, an exit order and the walk at every checkpoint. */
@@ -71,18 +78,13 @@ static const char * const walk_names[] = {
 	[SC_PAGEOUT_WALK] = "pageout",
 };
 
-static unsigned long rnd_next(unsigned long *state)
-{
-	unsigned long z = (*state += 0x9e3779b97f4a7c15UL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9UL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebUL;
-	return z ^ (z >> 31);
-}
-
+/* The splitmix64 sequence: the same seed gives the same rounds. */
 static int rnd(unsigned long *state, int n)
 {
-	return rnd_next(state) % n;
+	__u64 z = splitmix64(*state);
+
+	*state += 0x9e3779b97f4a7c15ULL;
+	return z % n;
 }
 
 /* ---- generation ---------------------------------------------------------- */
@@ -150,7 +152,7 @@ static bool one_vma(const struct sc_view *v, int r, int a, int b)
 
 /*
  * Whether step @st fits the view @v of the member that takes it: the
- * engine's rules for programs (rmap_util.h) and the kernel's (mlocked
+ * engine's rules for programs (scenario.h) and the kernel's (mlocked
  * VMAs refuse MADV_DONTNEED, MADV_COLD and MADV_PAGEOUT; mremap moves
  * within one VMA; pageout only where swap exists).
  */
@@ -266,16 +268,6 @@ static bool scenario_valid(struct scenario *sc, bool swap)
 
 static void append_step(char *text, size_t len, const struct sc_step *st)
 {
-	static const char * const names[] = {
-		[SC_MMAP] = "mmap", [SC_WRITE] = "write", [SC_FORK] = "fork",
-		[SC_RO] = "ro", [SC_RW] = "rw", [SC_UNMAP] = "unmap",
-		[SC_DONTNEED] = "dontneed", [SC_FREE] = "free",
-		[SC_COLD] = "cold", [SC_MLOCK] = "mlock",
-		[SC_MUNLOCK] = "munlock", [SC_DONTFORK] = "dontfork",
-		[SC_WIPEONFORK] = "wipeonfork", [SC_MOVE] = "move",
-		[SC_DONTUNMAP] = "dontunmap", [SC_GROW] = "grow",
-		[SC_PAGEOUT] = "pageout",
-	};
 	size_t n = strlen(text);
 
 	if (st->op == SC_FORK)
@@ -283,7 +275,7 @@ static void append_step(char *text, size_t len, const struct sc_step *st)
 	else if (st->op == SC_MMAP)
 		snprintf(text + n, len - n, " mmap%d", st->region);
 	else
-		snprintf(text + n, len - n, " %s%d:%d-%d", names[st->op],
+		snprintf(text + n, len - n, " %s%d:%d-%d", sc_op_names[st->op],
 			 st->region, st->first, st->last);
 	if (st->op == SC_MOVE || st->op == SC_DONTUNMAP) {
 		n = strlen(text);
@@ -686,12 +678,46 @@ TEST_F_TIMEOUT(stress, random_walk, 170)
 	EXPECT_LT(0, rounds);
 }
 
+/*
+ * --render: the literal expectation of --program, as a scenario variant
+ * states it, under each answer of the merge policy. 0, or 2 for a bad
+ * program.
+ */
+static int render(const char *program)
+{
+	static char buf[16384];
+	struct sc_policy p;
+	struct scenario *sc;
+	char err[256];
+	int merges;
+
+	sc = sc_from_program(program, err, sizeof(err));
+	if (!sc) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	for (merges = 0; merges < 2; merges++) {
+		p.merges_into_unfaulted = merges;
+		sc_policy_override(&p);
+		sc_model_all(sc);
+		printf("# merges into an unfaulted neighbour: %s\n",
+		       merges ? "yes" : "no");
+		if (sc_render(sc, buf, sizeof(buf)) >= 0)
+			printf("%s\n", buf);
+		if (sc_render_summary(sc, buf, sizeof(buf)) >= 0)
+			printf("# summary:\n%s\n", buf);
+	}
+	sc_destroy(sc);
+	return 0;
+}
+
 static void print_help(const char *me)
 {
 	printf("usage: %s [--seed S] [--steps N] [--seconds T] [--shrink]\n"
 	       "       %s --program TEXT [--exit 1,0,...] [--walk none|migrate|pageout]\n"
+	       "       %s --program TEXT --render\n"
 	       "       and the kselftest_harness options (-l, -t, ...)\n",
-	       me, me);
+	       me, me, me);
 }
 
 int main(int argc, char **argv)
@@ -704,6 +730,7 @@ int main(int argc, char **argv)
 		{ "program", required_argument, NULL, 'p' },
 		{ "exit", required_argument, NULL, 'e' },
 		{ "walk", required_argument, NULL, 'w' },
+		{ "render", no_argument, NULL, 'R' },
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -749,6 +776,9 @@ int main(int argc, char **argv)
 		case 'w':
 			opt.walk = optarg;
 			break;
+		case 'R':
+			opt.render = true;
+			break;
 		case 'H':
 			print_help(argv[0]);
 			return 0;
@@ -758,6 +788,8 @@ int main(int argc, char **argv)
 		}
 	}
 	rest[nr] = NULL;
+	if (opt.render)
+		return opt.program ? render(opt.program) : 2;
 	optind = 0;	/* the harness parses the rest from scratch */
 	/* The budget, shrinking and the last round's checks fit in this. */
 	_stress_random_walk_object->timeout = opt.seconds + SHRINK_SECONDS + 60;

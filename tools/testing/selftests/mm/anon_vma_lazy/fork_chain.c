@@ -12,8 +12,8 @@
  * as a wrong map count, a wrong "exclusively mapped" bit, a wrong share in
  * smaps, a migration that fails or misses a mapper, or a kernel splat.
  *
- * fork_tree builds trees of member processes with the scenario engine of
- * rmap_util (see rmap_util.h): every member creates and faults its own
+ * fork_tree builds trees of member processes with the scenario engine
+ * (scenario.h): every member creates and faults its own
  * regions, COW-writes a pseudo-random half of every page it inherited and
  * forks its children, e.g. "every_level" on a chain of three:
  *
@@ -22,7 +22,16 @@
  *   2: mmap4 write0 write1 write2 write3
  *
  * (R1 is created after the first fork, so P1 never sees it.) The engine
- * knows from the same programs which copy of every page each member maps.
+ * knows from the same programs which copy of every page each member maps;
+ * each variant states it literally, for chain2 (sc_render(): the same
+ * letter in the same column is one physical page):
+ *
+ *   P0 R0 AAAAAAAAAAAA rw     P1 R0 BBBBAAABBBAA rw     P2 R0 BCCBAAABBCBB rw
+ *   P0 R1 AAAAAAAAAAAA rw     P1 R2 AAAAAAAAAAAA rw     P2 R2 BBAABBBBBBBB rw
+ *                             P1 R3 AAAAAAAAAAAA rw     P2 R4 AAAAAAAAAAAA rw
+ *
+ * and for trees too large to draw per member: "P13<P4: 4 VMAs, 48 pages,
+ * 16 shared, 32 own" (shared: the copy is mapped by another member too).
  * At every checkpoint (tree built, then after each exit in the variant's
  * order) it checks contents in every member, PFN identity exactly among the
  * members mapping the same copy, bit 56, kpagecount, KPF_ANON/KPF_KSM,
@@ -47,7 +56,9 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "env.h"
+#include "khealth.h"
+#include "scenario.h"
 
 #define WAIT_MS		30000
 
@@ -61,14 +72,6 @@ struct shape {
 	int parent[SC_MAX_MEMBERS];
 	int depth[SC_MAX_MEMBERS];
 };
-
-static __u64 mix(__u64 x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
 
 static void build_shape(struct shape *t, enum tree_shape shape, int a, int b,
 			unsigned long seed)
@@ -102,7 +105,7 @@ static void build_shape(struct shape *t, enum tree_shape shape, int a, int b,
 	case SHAPE_RANDOM:	/* a: members; parents come before children */
 		t->nr = a;
 		for (n = 1; n < t->nr; n++) {
-			t->parent[n] = mix(seed + n) % n;
+			t->parent[n] = splitmix64(seed + n) % n;
 			t->depth[n] = t->depth[t->parent[n]] + 1;
 		}
 		break;
@@ -195,7 +198,7 @@ static void build_exit_order(const struct shape *t, enum exit_order order,
 		for (n = 0; n < t->nr; n++)
 			exit_order[n] = n;
 		for (n = t->nr - 1; n > 0; n--) {
-			int j = mix(seed ^ (0xe817ULL << 20) ^ n) % (n + 1);
+			int j = splitmix64(seed ^ (0xe817ULL << 20) ^ n) % (n + 1);
 			int tmp = exit_order[n];
 
 			exit_order[n] = exit_order[j];
@@ -218,76 +221,253 @@ FIXTURE_VARIANT(fork_tree) {
 	int a, b;
 	enum placement where;
 	enum exit_order order;
+	/*
+	 * Once built: the members' layout and sharing (sc_render()), for
+	 * small trees; per member (sc_render_summary()) for large ones;
+	 * neither for a random tree (printed instead).
+	 */
+	const char *expect;
+	const char *expect_summary;
 };
+
+/* What every_level builds, whatever the order of the exits afterwards. */
+static const char chain4_every_level[] = "P0 R0 AAAAAAAAAAAA rw\n"
+					 "P0 R1 AAAAAAAAAAAA rw\n"
+					 "P1 R0 BBBBAAABBBAA rw\n"
+					 "P1 R2 AAAAAAAAAAAA rw\n"
+					 "P1 R3 AAAAAAAAAAAA rw\n"
+					 "P2 R0 BCCBAAABBCBB rw\n"
+					 "P2 R2 BBAABBBBBBBB rw\n"
+					 "P2 R4 AAAAAAAAAAAA rw\n"
+					 "P2 R5 AAAAAAAAAAAA rw\n"
+					 "P3 R0 CCDBABBBBCCB rw\n"
+					 "P3 R2 BBABCBCBBBBC rw\n"
+					 "P3 R4 BBBBBBBBBBAB rw\n"
+					 "P3 R6 AAAAAAAAAAAA rw\n"
+					 "P3 R7 AAAAAAAAAAAA rw\n"
+					 "P4 R0 DCDCABCCBDDB rw\n"
+					 "P4 R2 CCBBCBCBCBBD rw\n"
+					 "P4 R4 BBBCCBBBBBBB rw\n"
+					 "P4 R6 BABBBBBBBBBB rw\n"
+					 "P4 R8 AAAAAAAAAAAA rw";
+
+static const char fan3x3_every_level[] = "P0: 2 VMAs, 24 pages, 21 shared, 3 own\n"
+					 "P1<P0: 3 VMAs, 36 pages, 26 shared, 10 own\n"
+					 "P2<P0: 4 VMAs, 48 pages, 37 shared, 11 own\n"
+					 "P3<P0: 4 VMAs, 48 pages, 43 shared, 5 own\n"
+					 "P4<P1: 4 VMAs, 48 pages, 43 shared, 5 own\n"
+					 "P5<P1: 5 VMAs, 60 pages, 53 shared, 7 own\n"
+					 "P6<P1: 5 VMAs, 60 pages, 56 shared, 4 own\n"
+					 "P7<P2: 5 VMAs, 60 pages, 57 shared, 3 own\n"
+					 "P8<P2: 6 VMAs, 72 pages, 66 shared, 6 own\n"
+					 "P9<P2: 6 VMAs, 72 pages, 63 shared, 9 own\n"
+					 "P10<P3: 5 VMAs, 60 pages, 49 shared, 11 own\n"
+					 "P11<P3: 6 VMAs, 72 pages, 59 shared, 13 own\n"
+					 "P12<P3: 6 VMAs, 72 pages, 68 shared, 4 own\n"
+					 "P13<P4: 4 VMAs, 48 pages, 16 shared, 32 own\n"
+					 "P14<P4: 5 VMAs, 60 pages, 27 shared, 33 own\n"
+					 "P15<P4: 5 VMAs, 60 pages, 24 shared, 36 own\n"
+					 "P16<P5: 5 VMAs, 60 pages, 20 shared, 40 own\n"
+					 "P17<P5: 6 VMAs, 72 pages, 34 shared, 38 own\n"
+					 "P18<P5: 6 VMAs, 72 pages, 32 shared, 40 own\n"
+					 "P19<P6: 5 VMAs, 60 pages, 26 shared, 34 own\n"
+					 "P20<P6: 6 VMAs, 72 pages, 31 shared, 41 own\n"
+					 "P21<P6: 6 VMAs, 72 pages, 37 shared, 35 own\n"
+					 "P22<P7: 5 VMAs, 60 pages, 27 shared, 33 own\n"
+					 "P23<P7: 6 VMAs, 72 pages, 29 shared, 43 own\n"
+					 "P24<P7: 6 VMAs, 72 pages, 33 shared, 39 own\n"
+					 "P25<P8: 6 VMAs, 72 pages, 29 shared, 43 own\n"
+					 "P26<P8: 7 VMAs, 84 pages, 29 shared, 55 own\n"
+					 "P27<P8: 7 VMAs, 84 pages, 35 shared, 49 own\n"
+					 "P28<P9: 6 VMAs, 72 pages, 28 shared, 44 own\n"
+					 "P29<P9: 7 VMAs, 84 pages, 34 shared, 50 own\n"
+					 "P30<P9: 7 VMAs, 84 pages, 39 shared, 45 own\n"
+					 "P31<P10: 5 VMAs, 60 pages, 19 shared, 41 own\n"
+					 "P32<P10: 6 VMAs, 72 pages, 24 shared, 48 own\n"
+					 "P33<P10: 6 VMAs, 72 pages, 31 shared, 41 own\n"
+					 "P34<P11: 6 VMAs, 72 pages, 26 shared, 46 own\n"
+					 "P35<P11: 7 VMAs, 84 pages, 30 shared, 54 own\n"
+					 "P36<P11: 7 VMAs, 84 pages, 34 shared, 50 own\n"
+					 "P37<P12: 6 VMAs, 72 pages, 25 shared, 47 own\n"
+					 "P38<P12: 7 VMAs, 84 pages, 41 shared, 43 own\n"
+					 "P39<P12: 7 VMAs, 84 pages, 36 shared, 48 own";
 
 FIXTURE_VARIANT_ADD(fork_tree, chain2_every_level_leaf_first) {
 	.shape = SHAPE_CHAIN, .a = 2, .b = 0,
 	.where = EVERY_LEVEL, .order = LEAF_FIRST,
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P0 R1 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBBAAABBBAA rw\n"
+		  "P1 R2 AAAAAAAAAAAA rw\n"
+		  "P1 R3 AAAAAAAAAAAA rw\n"
+		  "P2 R0 BCCBAAABBCBB rw\n"
+		  "P2 R2 BBAABBBBBBBB rw\n"
+		  "P2 R4 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain4_every_level_root_first) {
 	.shape = SHAPE_CHAIN, .a = 4, .b = 0,
 	.where = EVERY_LEVEL, .order = ROOT_FIRST,
+	.expect = chain4_every_level,
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain4_every_level_middle_first) {
 	.shape = SHAPE_CHAIN, .a = 4, .b = 0,
 	.where = EVERY_LEVEL, .order = MIDDLE_FIRST,
+	.expect = chain4_every_level,
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain4_every_level_leaf_first) {
 	.shape = SHAPE_CHAIN, .a = 4, .b = 0,
 	.where = EVERY_LEVEL, .order = LEAF_FIRST,
+	.expect = chain4_every_level,
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain6_every_level_random) {
 	.shape = SHAPE_CHAIN, .a = 6, .b = 0,
 	.where = EVERY_LEVEL, .order = RANDOM_ORDER,
+	.expect_summary = "P0: 2 VMAs, 24 pages, 5 shared, 19 own\n"
+			  "P1<P0: 3 VMAs, 36 pages, 11 shared, 25 own\n"
+			  "P2<P1: 4 VMAs, 48 pages, 20 shared, 28 own\n"
+			  "P3<P2: 5 VMAs, 60 pages, 31 shared, 29 own\n"
+			  "P4<P3: 6 VMAs, 72 pages, 37 shared, 35 own\n"
+			  "P5<P4: 7 VMAs, 84 pages, 41 shared, 43 own\n"
+			  "P6<P5: 7 VMAs, 84 pages, 30 shared, 54 own",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain4_root_only_middle_first) {
 	.shape = SHAPE_CHAIN, .a = 4, .b = 0,
 	.where = ROOT_ONLY, .order = MIDDLE_FIRST,
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P0 R1 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBBBBABAABA rw\n"
+		  "P1 R1 AAAAAAABBAAA rw\n"
+		  "P2 R0 BBCCCBBCABBB rw\n"
+		  "P2 R1 ABABBBBCCABA rw\n"
+		  "P3 R0 BBDDDCCCBBBC rw\n"
+		  "P3 R1 BBACBCBDCBBB rw\n"
+		  "P4 R0 BCEEDDCCBCCC rw\n"
+		  "P4 R1 CCBDBCBECBBB rw",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain4_leaves_only_root_first) {
 	.shape = SHAPE_CHAIN, .a = 4, .b = 0,
 	.where = LEAVES_ONLY, .order = ROOT_FIRST,
+	.expect = "P4 R8 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, chain3_fork_flags_leaf_first) {
 	.shape = SHAPE_CHAIN, .a = 3, .b = 0,
 	.where = WITH_FORK_FLAGS, .order = LEAF_FIRST,
+	.expect = "P0 R0 AA|AA|AAAAAAAA rwD,rwW,rw\n"
+		  "P1 R0 ..BB|AAAABAAA rwW,rw\n"
+		  "P1 R2 AAAAAAAAAAAA rw\n"
+		  "P2 R0 ..C0|AAAABBBB rwW,rw\n"
+		  "P2 R2 BAAABBBBBBBB rw\n"
+		  "P2 R4 AAAAAAAAAAAA rw\n"
+		  "P3 R0 ..D0|ABBABBCB rwW,rw\n"
+		  "P3 R2 BAABCBCBBBBC rw\n"
+		  "P3 R4 BBBABBBBBBAB rw\n"
+		  "P3 R6 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, fan3x3_every_level_root_first) {
 	.shape = SHAPE_FAN, .a = 3, .b = 3,
 	.where = EVERY_LEVEL, .order = ROOT_FIRST,
+	.expect_summary = fan3x3_every_level,
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, fan3x3_every_level_middle_first) {
 	.shape = SHAPE_FAN, .a = 3, .b = 3,
 	.where = EVERY_LEVEL, .order = MIDDLE_FIRST,
+	.expect_summary = fan3x3_every_level,
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, fan3x3_every_level_leaf_first) {
 	.shape = SHAPE_FAN, .a = 3, .b = 3,
 	.where = EVERY_LEVEL, .order = LEAF_FIRST,
+	.expect_summary = fan3x3_every_level,
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, fan3x3_root_only_random) {
 	.shape = SHAPE_FAN, .a = 3, .b = 3,
 	.where = ROOT_ONLY, .order = RANDOM_ORDER,
+	.expect_summary = "P0: 2 VMAs, 24 pages, 21 shared, 3 own\n"
+			  "P1<P0: 2 VMAs, 24 pages, 24 shared, 0 own\n"
+			  "P2<P0: 2 VMAs, 24 pages, 21 shared, 3 own\n"
+			  "P3<P0: 2 VMAs, 24 pages, 23 shared, 1 own\n"
+			  "P4<P1: 2 VMAs, 24 pages, 24 shared, 0 own\n"
+			  "P5<P1: 2 VMAs, 24 pages, 24 shared, 0 own\n"
+			  "P6<P1: 2 VMAs, 24 pages, 21 shared, 3 own\n"
+			  "P7<P2: 2 VMAs, 24 pages, 24 shared, 0 own\n"
+			  "P8<P2: 2 VMAs, 24 pages, 22 shared, 2 own\n"
+			  "P9<P2: 2 VMAs, 24 pages, 22 shared, 2 own\n"
+			  "P10<P3: 2 VMAs, 24 pages, 24 shared, 0 own\n"
+			  "P11<P3: 2 VMAs, 24 pages, 23 shared, 1 own\n"
+			  "P12<P3: 2 VMAs, 24 pages, 23 shared, 1 own\n"
+			  "P13<P4: 2 VMAs, 24 pages, 12 shared, 12 own\n"
+			  "P14<P4: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P15<P4: 2 VMAs, 24 pages, 12 shared, 12 own\n"
+			  "P16<P5: 2 VMAs, 24 pages, 17 shared, 7 own\n"
+			  "P17<P5: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P18<P5: 2 VMAs, 24 pages, 14 shared, 10 own\n"
+			  "P19<P6: 2 VMAs, 24 pages, 10 shared, 14 own\n"
+			  "P20<P6: 2 VMAs, 24 pages, 6 shared, 18 own\n"
+			  "P21<P6: 2 VMAs, 24 pages, 10 shared, 14 own\n"
+			  "P22<P7: 2 VMAs, 24 pages, 8 shared, 16 own\n"
+			  "P23<P7: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P24<P7: 2 VMAs, 24 pages, 14 shared, 10 own\n"
+			  "P25<P8: 2 VMAs, 24 pages, 13 shared, 11 own\n"
+			  "P26<P8: 2 VMAs, 24 pages, 12 shared, 12 own\n"
+			  "P27<P8: 2 VMAs, 24 pages, 13 shared, 11 own\n"
+			  "P28<P9: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P29<P9: 2 VMAs, 24 pages, 12 shared, 12 own\n"
+			  "P30<P9: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P31<P10: 2 VMAs, 24 pages, 13 shared, 11 own\n"
+			  "P32<P10: 2 VMAs, 24 pages, 16 shared, 8 own\n"
+			  "P33<P10: 2 VMAs, 24 pages, 8 shared, 16 own\n"
+			  "P34<P11: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P35<P11: 2 VMAs, 24 pages, 10 shared, 14 own\n"
+			  "P36<P11: 2 VMAs, 24 pages, 10 shared, 14 own\n"
+			  "P37<P12: 2 VMAs, 24 pages, 11 shared, 13 own\n"
+			  "P38<P12: 2 VMAs, 24 pages, 12 shared, 12 own\n"
+			  "P39<P12: 2 VMAs, 24 pages, 15 shared, 9 own",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, fan3x2_leaves_only_random) {
 	.shape = SHAPE_FAN, .a = 3, .b = 2,
 	.where = LEAVES_ONLY, .order = RANDOM_ORDER,
+	.expect_summary = "P0: 0 VMAs, 0 pages, 0 shared, 0 own\n"
+			  "P1<P0: 0 VMAs, 0 pages, 0 shared, 0 own\n"
+			  "P2<P0: 0 VMAs, 0 pages, 0 shared, 0 own\n"
+			  "P3<P0: 0 VMAs, 0 pages, 0 shared, 0 own\n"
+			  "P4<P1: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P5<P1: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P6<P1: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P7<P2: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P8<P2: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P9<P2: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P10<P3: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P11<P3: 1 VMAs, 12 pages, 0 shared, 12 own\n"
+			  "P12<P3: 1 VMAs, 12 pages, 0 shared, 12 own",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, fan3x2_fork_flags_root_first) {
 	.shape = SHAPE_FAN, .a = 3, .b = 2,
 	.where = WITH_FORK_FLAGS, .order = ROOT_FIRST,
+	.expect_summary = "P0: 3 VMAs, 12 pages, 8 shared, 4 own\n"
+			  "P1<P0: 3 VMAs, 22 pages, 16 shared, 6 own\n"
+			  "P2<P0: 3 VMAs, 22 pages, 17 shared, 4 own\n"
+			  "P3<P0: 3 VMAs, 22 pages, 18 shared, 2 own\n"
+			  "P4<P1: 4 VMAs, 34 pages, 10 shared, 23 own\n"
+			  "P5<P1: 4 VMAs, 34 pages, 8 shared, 25 own\n"
+			  "P6<P1: 4 VMAs, 34 pages, 11 shared, 23 own\n"
+			  "P7<P2: 4 VMAs, 34 pages, 12 shared, 21 own\n"
+			  "P8<P2: 4 VMAs, 34 pages, 11 shared, 22 own\n"
+			  "P9<P2: 4 VMAs, 34 pages, 11 shared, 22 own\n"
+			  "P10<P3: 4 VMAs, 34 pages, 9 shared, 24 own\n"
+			  "P11<P3: 4 VMAs, 34 pages, 10 shared, 23 own\n"
+			  "P12<P3: 4 VMAs, 34 pages, 7 shared, 26 own",
 };
 
 FIXTURE_VARIANT_ADD(fork_tree, random16_every_level_random) {
@@ -300,20 +480,32 @@ FIXTURE_SETUP(fork_tree)
 	const char *missing = page_oracles_missing();
 	struct shape t = { .nr = 0 };
 	unsigned long seed = 1;
+	static char err[16384];
 
 	report_environment_once();
-	if (missing)
-		SKIP(return, "%s", missing);
-
 	if (variant->shape == SHAPE_RANDOM || variant->order == RANDOM_ORDER)
 		seed = test_seed();
 	build_shape(&t, variant->shape, variant->a, variant->b, seed);
 	ASSERT_GE(SC_MAX_MEMBERS, t.nr);
 	build_exit_order(&t, variant->order, seed, self->exit_order);
-	self->sc = sc_create(seed);
+	/* Which pages a write step writes does not depend on the seed. */
+	self->sc = sc_create(1);
 	ASSERT_NE(NULL, self->sc);
 	ASSERT_EQ(0, build_programs(self->sc, &t, variant->where));
 	ASSERT_EQ(0, sc_finish(self->sc));
+	if (variant->expect)
+		ASSERT_EQ(0, sc_check_literals(self->sc, variant->expect, NULL,
+					       false, err, sizeof(err)))
+			TH_LOG("%s", err);
+	if (variant->expect_summary)
+		ASSERT_EQ(0, sc_check_literals(self->sc, variant->expect_summary,
+					       NULL, true, err, sizeof(err)))
+			TH_LOG("%s", err);
+	if (!variant->expect && !variant->expect_summary &&
+	    sc_render_summary(self->sc, err, sizeof(err)) >= 0)
+		TH_LOG("expected once built:\n%s", err);
+	if (missing)
+		SKIP(return, "%s", missing);
 	ASSERT_EQ(0, khealth_begin(&self->health, "fork_tree"));
 }
 
@@ -406,15 +598,15 @@ FIXTURE_SETUP(fork_misc)
 	report_environment_once();
 	if (missing)
 		SKIP(return, "%s", missing);
-	self->region = mmap(NULL, MISC_PAGES * page_size(),
+	self->region = mmap(NULL, MISC_PAGES * psize(),
 			    PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->region);
-	madvise(self->region, MISC_PAGES * page_size(), MADV_NOHUGEPAGE);
+	madvise(self->region, MISC_PAGES * psize(), MADV_NOHUGEPAGE);
 	for (i = 0; i < MISC_PAGES; i++) {
 		struct page_tag tag = { .owner = 0, .index = i };
 
-		tag_fill(self->region + i * page_size(), page_size(), &tag);
+		tag_fill(self->region + i * psize(), psize(), &tag);
 	}
 	ASSERT_EQ(0, khealth_begin(&self->health, "fork_misc"));
 }
@@ -422,7 +614,7 @@ FIXTURE_SETUP(fork_misc)
 FIXTURE_TEARDOWN(fork_misc)
 {
 	if (self->region && self->region != MAP_FAILED)
-		munmap(self->region, MISC_PAGES * page_size());
+		munmap(self->region, MISC_PAGES * psize());
 }
 
 /* Contents, exclusive bit and map count of every page of our region. */
@@ -437,9 +629,9 @@ static int check_region(struct __test_metadata *_metadata, char *region,
 
 	for (i = 0; i < MISC_PAGES; i++) {
 		struct page_tag tag = { .owner = 0, .index = i };
-		char *p = region + i * page_size();
+		char *p = region + i * psize();
 
-		if (tag_verify(p, page_size(), &tag, &found)) {
+		if (tag_verify(p, psize(), &tag, &found)) {
 			TH_LOG("%s: page %d: wrong contents", when, i);
 			bad++;
 		}
@@ -587,13 +779,13 @@ static void *fault_thread(void *arg)
 	unsigned int k;
 
 	for (k = 0; k < RACE_REGIONS; k++) {
-		char *p = race->base + 2 * k * page_size();
+		char *p = race->base + 2 * k * psize();
 		struct page_tag tag = { .owner = 1, .index = k };
 
-		if (mmap(p, page_size(), PROT_READ | PROT_WRITE,
+		if (mmap(p, psize(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
 			return (void *)1;
-		tag_fill(p, page_size(), &tag);
+		tag_fill(p, psize(), &tag);
 		__atomic_store_n(&race->published, k + 1, __ATOMIC_RELEASE);
 		if (k % 8 == 0)
 			usleep(100);
@@ -610,8 +802,8 @@ static int race_child_verify(struct fault_race *race)
 	for (k = 0; k < done; k++) {
 		struct page_tag tag = { .owner = 1, .index = k };
 
-		bad += !!tag_verify(race->base + 2 * k * page_size(),
-				    page_size(), &tag, NULL);
+		bad += !!tag_verify(race->base + 2 * k * psize(),
+				    psize(), &tag, NULL);
 	}
 	return bad;
 }
@@ -628,7 +820,7 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 	__u64 count;
 	pid_t pid;
 
-	race.base = reserve_range(2 * RACE_REGIONS * page_size());
+	race.base = reserve_range(2 * RACE_REGIONS * psize());
 	ASSERT_NE(NULL, race.base);
 	ASSERT_EQ(0, pthread_create(&thread, NULL, fault_thread, &race));
 	while (__atomic_load_n(&race.published, __ATOMIC_ACQUIRE) < RACE_REGIONS) {
@@ -656,15 +848,15 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 	/* All children are gone: every page is ours alone. */
 	for (k = 0; k < RACE_REGIONS; k++) {
 		struct page_tag tag = { .owner = 1, .index = k };
-		char *p = race.base + 2 * k * page_size();
+		char *p = race.base + 2 * k * psize();
 
-		if (tag_verify(p, page_size(), &tag, NULL) ||
+		if (tag_verify(p, psize(), &tag, NULL) ||
 		    pagemap_get(0, (unsigned long)p, &e) || !e.pfn ||
 		    !e.exclusive || kpagecount_get(e.pfn, &count) || count != 1)
 			bad++;
 	}
 	EXPECT_EQ(0, bad);
-	munmap(race.base, 2 * RACE_REGIONS * page_size());
+	munmap(race.base, 2 * RACE_REGIONS * psize());
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
@@ -683,17 +875,17 @@ static int churn_cycle(char *region, int cycle)
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
-		char *mine = mmap(NULL, 2 * page_size(), PROT_READ | PROT_WRITE,
+		char *mine = mmap(NULL, 2 * psize(), PROT_READ | PROT_WRITE,
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (mine == MAP_FAILED)
 			_exit(1);
 		mine[0] = 1;
-		region[(cycle % MISC_PAGES) * page_size() + 64] ^= 1;
+		region[(cycle % MISC_PAGES) * psize() + 64] ^= 1;
 		if (cycle % 4 == 0) {
 			grandchild = fork();
 			if (grandchild == 0) {
-				mine[page_size()] = 2;
+				mine[psize()] = 2;
 				_exit(0);
 			}
 			if (grandchild < 0 ||
@@ -709,7 +901,7 @@ static int churn_cycle(char *region, int cycle)
 
 /*
  * Thousands of fork/fault/exit cycles must not leak an anon_vma, an
- * anon_vma_chain or a VMA (a VMA reference the series takes and never
+ * anon_vma_chain or a VMA (a VMA reference ANON_VMA_LAZY takes and never
  * drops, for example). Caches merged with others cannot be counted alone.
  */
 TEST_F_TIMEOUT(fork_misc, churn_slab_counts, 60)

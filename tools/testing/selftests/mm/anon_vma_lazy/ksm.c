@@ -28,144 +28,66 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <linux/kernel-page-flags.h>
+
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "crew.h"
+#include "env.h"
+#include "khealth.h"
 
 #define PAGES		16
 #define MERGE_MS	20000
-#define WAIT_MS		30000
 
-#define CMD_MMAP	'm'	/* map and fill the region (a lazy VMA) */
-#define CMD_MMAP_OWN	'o'	/* the same with contents of our own */
-#define CMD_FILL	'f'	/* COW-write the common contents everywhere */
-#define CMD_MERGEABLE	'M'
-#define CMD_PRCTL	'P'	/* PR_SET_MEMORY_MERGE instead */
-#define CMD_UNMERGE	'U'
-#define CMD_WRITE0	'W'	/* COW-write page 0 with our own contents */
-#define CMD_VERIFY	'V'
-#define CMD_FORK	'F'	/* fork member "next" from this one */
-#define CMD_SPLIT	'S'	/* mprotect the middle quarter read-only */
-#define CMD_JOIN	'J'	/* and back: the VMA merges again */
-#define CMD_MOVE_AWAY	'A'	/* mremap the region to AWAY pages further */
-#define CMD_MOVE_BACK	'B'
-#define CMD_EXIT	'X'
+/* Contents: every page of every member the same (so all can merge)... */
+#define SAME		77
+/* ...but P1's before the chain of ksm_tree COW-writes them... */
+#define P1_OWN		50
+/* ...and page 0 of member m after write_page0(): OWN(m). */
+#define OWN(m)		(100 + (m))
 
 /* The reserved range: the region, a gap, room for the moved region. */
 #define AWAY		(2 * PAGES)
 #define RESERVED	(3 * PAGES)
 
-#ifndef PR_SET_MEMORY_MERGE
-#define PR_SET_MEMORY_MERGE 67
-#endif
-
 struct ksm_world {
 	struct crew *crew;
 	char *base;		/* the reserved range: same in every member */
-	char *at[8];		/* where member m's region is (mremap moves it) */
+	int region;		/* the crew's region at base */
 	int nr;			/* members */
 	bool wrote0[8];		/* member wrote its own page 0 */
 	bool forked[8];		/* member inherited its merged pages */
 };
 
-/* Every page of every member holds this, so all of them can merge. */
-static void fill_same(char *p, __u32 owner)
+/* One crew command on pages [first, last) of member @m's region. */
+static int cmd(struct ksm_world *w, int m, int op, int first, int last,
+	       long arg)
 {
-	struct page_tag tag = { .owner = owner };
-	int i;
+	return crew_do(w->crew, m, op, w->region, first, last, arg);
+}
 
-	for (i = 0; i < PAGES; i++)
-		tag_fill(p + i * page_size(), page_size(), &tag);
+/* Map the region in member @m, every page holding tag { @owner }. */
+static int map_same(struct ksm_world *w, int m, long owner)
+{
+	int ret = cmd(w, m, CREW_MMAP, 0, PAGES, 0);
+
+	return ret ? ret : cmd(w, m, CREW_FILL_SAME, 0, PAGES, owner);
+}
+
+/* COW-write page 0 of member @m with contents of its own. */
+static int write_page0(struct ksm_world *w, int m)
+{
+	w->wrote0[m] = true;
+	return cmd(w, m, CREW_FILL_SAME, 0, 1, OWN(m));
 }
 
 static int verify(struct ksm_world *w, int m)
 {
-	struct page_tag same = { .owner = 77 }, own = { .owner = 100 + m };
-	int i, bad = 0;
-
-	for (i = 0; i < PAGES; i++)
-		bad += !!tag_verify(w->at[m] + i * page_size(), page_size(),
-				    i == 0 && w->wrote0[m] ? &own : &same, NULL);
-	return bad;
+	return cmd(w, m, CREW_VERIFY, 0, PAGES, 0);
 }
 
-static __noreturn void member(struct ksm_world *w, int m)
+static char *region_of(struct ksm_world *w, int m)
 {
-	size_t len = PAGES * page_size();
-	struct page_tag own = { .owner = 100 + m };
-	int cmd, ret, next = m + 1;
-	char *to;
-	pid_t pid;
-
-	for (;;) {
-		cmd = crew_next(w->crew, m, 2 * WAIT_MS);
-		ret = 0;
-		switch (cmd) {
-		case CMD_MMAP:
-		case CMD_MMAP_OWN:
-			if (mmap(w->base, len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-				 0) != w->base)
-				ret = errno;
-			else
-				fill_same(w->base, cmd == CMD_MMAP ? 77 : 50);
-			break;
-		case CMD_FILL:
-			fill_same(w->at[m], 77);
-			w->wrote0[m] = false;
-			break;
-		case CMD_MOVE_AWAY:
-		case CMD_MOVE_BACK:
-			to = w->base + (cmd == CMD_MOVE_AWAY ? AWAY : 0) * page_size();
-			if (mremap(w->at[m], len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
-				   to) != to)
-				ret = errno;
-			else
-				w->at[m] = to;
-			break;
-		case CMD_MERGEABLE:
-			ret = madvise(w->at[m], len, MADV_MERGEABLE) ? errno : 0;
-			break;
-		case CMD_PRCTL:
-			ret = prctl(PR_SET_MEMORY_MERGE, 1, 0, 0, 0) ? errno : 0;
-			break;
-		case CMD_UNMERGE:
-			ret = madvise(w->at[m], len, MADV_UNMERGEABLE) ? errno : 0;
-			break;
-		case CMD_SPLIT:
-		case CMD_JOIN:
-			ret = mprotect(w->at[m] + PAGES / 4 * page_size(),
-				       PAGES / 4 * page_size(),
-				       cmd == CMD_SPLIT ? PROT_READ :
-				       PROT_READ | PROT_WRITE) ? errno : 0;
-			break;
-		case CMD_WRITE0:
-			tag_fill(w->at[m], page_size(), &own);
-			w->wrote0[m] = true;
-			break;
-		case CMD_VERIFY:
-			ret = verify(w, m);
-			break;
-		case CMD_FORK:
-			pid = crew_fork(w->crew, next);
-			if (pid == 0) {
-				w->wrote0[next] = w->wrote0[m];
-				member(w, next);
-			}
-			ret = pid < 0 ? -pid : 0;
-			break;
-		case CMD_EXIT:
-			_exit(0);
-		default:
-			_exit(3);	/* the controller is gone */
-		}
-		crew_reply(w->crew, m, ret);
-	}
-}
-
-/* Send @cmd to member @m and return its answer (or -errno). */
-static int ask(struct ksm_world *w, int m, char cmd)
-{
-	return crew_ask(w->crew, m, cmd, WAIT_MS);
+	return crew_addr(w->crew, m, w->region);
 }
 
 FIXTURE(ksm) {
@@ -189,17 +111,15 @@ static void world_init(struct __test_metadata *_metadata, struct ksm_world *w,
 		SKIP(return, "%s", missing);
 	if (!ksm_available())
 		SKIP(return, "no KSM (CONFIG_KSM, /sys/kernel/mm/ksm)");
-	w->base = reserve_range(RESERVED * page_size());
+	w->base = reserve_range(RESERVED * psize());
 	ASSERT_NE(NULL, w->base);
-	for (m = 0; m < (int)ARRAY_SIZE(w->at); m++)
-		w->at[m] = w->base;
 	w->nr = unrelated;
 	w->crew = crew_create(4);
 	ASSERT_NE(NULL, w->crew);
+	w->region = crew_add_region(w->crew, w->base, PAGES, true);
+	ASSERT_LE(0, w->region);
 	for (m = 0; m < unrelated; m++) {
-		pid = crew_fork(w->crew, m);
-		if (pid == 0)
-			member(w, m);
+		pid = crew_start(w->crew, m);
 		ASSERT_LT(0, pid);
 	}
 	ASSERT_EQ(0, khealth_begin(health, "ksm"));
@@ -212,7 +132,7 @@ static void world_destroy(struct ksm_world *w)
 	/* Stop ksmd and put every tunable back; the guard covers a kill. */
 	knob_restore_all();
 	if (w->base)
-		munmap(w->base, RESERVED * page_size());
+		munmap(w->base, RESERVED * psize());
 }
 
 FIXTURE_SETUP(ksm)
@@ -232,20 +152,11 @@ FIXTURE_TEARDOWN(ksm)
  */
 static int region_ksm_kb(struct ksm_world *w, int m, unsigned long *kb)
 {
-	unsigned long lo = (unsigned long)w->at[m], hi = lo + PAGES * page_size();
-	struct smaps_vma v[256];
-	char path[64];
-	int n, i;
+	unsigned long lo = (unsigned long)region_of(w, m);
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", w->crew->shared->pids[m]);
-	n = smaps_read_all(path, v, ARRAY_SIZE(v));
-	if (n < 0 || n > (int)ARRAY_SIZE(v))
-		return -1;
 	/* The region may be split into several VMAs. */
-	for (*kb = 0, i = 0; i < n; i++)
-		if (v[i].start >= lo && v[i].end <= hi)
-			*kb += v[i].ksm;
-	return 0;
+	return smaps_range_kb(crew_pid(w->crew, m), lo, lo + PAGES * psize(),
+			      offsetof(struct smaps_vma, ksm), kb);
 }
 
 /* Wait until @pages of member @m's region are merged. */
@@ -257,7 +168,7 @@ static int wait_merged(struct ksm_world *w, int m, unsigned long pages)
 	do {
 		if (region_ksm_kb(w, m, &kb))
 			return -1;
-		if (kb == pages * (page_size() / 1024))
+		if (kb == pages * (psize() / 1024))
 			return 0;
 		usleep(10000);
 	} while (now_ms() < deadline);
@@ -281,7 +192,7 @@ static int check_merged(struct __test_metadata *_metadata,
 		if (mask & (1 << m))
 			mappers += PAGES - w->wrote0[m];
 	for (m = 0; m < w->nr; m++) {
-		pid_t pid = w->crew->shared->pids[m];
+		pid_t pid = crew_pid(w->crew, m);
 
 		if (!(mask & (1 << m)))
 			continue;
@@ -293,7 +204,7 @@ static int check_merged(struct __test_metadata *_metadata,
 		if (proc_ksm_merging_pages(pid, &merging) ||
 		    region_ksm_kb(w, m, &kb) ||
 		    (!w->forked[m] && merging < want) ||
-		    kb != want * (page_size() / 1024)) {
+		    kb != want * (psize() / 1024)) {
 			TH_LOG("P%d: ksm_merging_pages %lu, smaps KSM %lu kB, want %lu pages",
 			       m, merging, kb, want);
 			bad++;
@@ -301,7 +212,7 @@ static int check_merged(struct __test_metadata *_metadata,
 		for (i = 0; i < PAGES; i++) {
 			bool own = i == 0 && w->wrote0[m];
 
-			if (pagemap_get(pid, (unsigned long)w->at[m] + i * page_size(),
+			if (pagemap_get(pid, (unsigned long)region_of(w, m) + i * psize(),
 					&e) || !e.present || e.file) {
 				TH_LOG("P%d page %d: present %d, bit 61 %d", m, i,
 				       e.present, e.file);
@@ -325,7 +236,7 @@ static int check_merged(struct __test_metadata *_metadata,
 	}
 	if (pfn && (kpagecount_get(pfn, &count) || count != (__u64)mappers ||
 		    kpageflags_get(pfn, &flags) ||
-		    !(flags & BIT_ULL(KPF_BIT_KSM)))) {
+		    !kpf_has(flags, KPF_KSM))) {
 		TH_LOG("KSM page: kpagecount %llu, want %d; flags %#llx",
 		       (unsigned long long)count, mappers,
 		       (unsigned long long)flags);
@@ -338,7 +249,7 @@ static int check_merged(struct __test_metadata *_metadata,
 static int check_unmerged(struct __test_metadata *_metadata,
 			  struct ksm_world *w, int m)
 {
-	pid_t pid = w->crew->shared->pids[m];
+	pid_t pid = crew_pid(w->crew, m);
 	struct pagemap_entry e;
 	unsigned long kb;
 	int i, bad = 0;
@@ -349,7 +260,7 @@ static int check_unmerged(struct __test_metadata *_metadata,
 		bad++;
 	}
 	for (i = 0; i < PAGES; i++) {
-		if (pagemap_get(pid, (unsigned long)w->at[m] + i * page_size(),
+		if (pagemap_get(pid, (unsigned long)region_of(w, m) + i * psize(),
 				&e) || !e.present || !e.exclusive || e.file ||
 		    kpagecount_get(e.pfn, &count) || count != 1) {
 			TH_LOG("P%d page %d: present %d exclusive %d bit 61 %d",
@@ -357,42 +268,48 @@ static int check_unmerged(struct __test_metadata *_metadata,
 			bad++;
 		}
 	}
-	return bad + (ask(w, m, CMD_VERIFY) != 0);
+	return bad + (verify(w, m) != 0);
 }
 
+/* Map and fill every member, then make it mergeable by @op, @arg. */
 static void merge_all(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(ksm) * self, char how)
+		      FIXTURE_DATA(ksm) * self, int op, long arg)
 {
 	struct ksm_world *w = &self->w;
 	int m;
 
 	for (m = 0; m < w->nr; m++) {
-		ASSERT_EQ(0, ask(w, m, CMD_MMAP));
-		ASSERT_EQ(0, ask(w, m, how));
+		ASSERT_EQ(0, map_same(w, m, SAME));
+		ASSERT_EQ(0, cmd(w, m, op, 0, PAGES, arg));
 	}
 	for (m = 0; m < w->nr; m++)
 		ASSERT_EQ(0, wait_merged(w, m, PAGES))
 			TH_LOG("P%d: pages not merged within %d ms", m, MERGE_MS);
 	EXPECT_EQ(0, check_merged(_metadata, w, 7));
 	for (m = 0; m < w->nr; m++)
-		EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+		EXPECT_EQ(0, verify(w, m));
 }
 
 /*
  * Three unrelated processes with lazy (never forked) VMAs of identical
  * pages: all merge into one KSM page; a COW write unmerges one page;
  * MADV_UNMERGEABLE unmerges a whole process.
+ *
+ *   P0 [ K K K ... K ]     K: the one KSM page, mapped 48 times
+ *   P1 [ K K K ... K ]
+ *   P2 [ K K K ... K ]
+ *   P1 writes page 0:      P1 [ 1 K K ... K ]   its own copy, exclusive
+ *   P2 MADV_UNMERGEABLE:   P2 [ 2 2 2 ... 2 ]   all its own again
  */
 TEST_F_TIMEOUT(ksm, lazy_vmas_merge_and_unmerge, 90)
 {
 	struct ksm_world *w = &self->w;
 	char report[2048];
 
-	merge_all(_metadata, self, CMD_MERGEABLE);
-	ASSERT_EQ(0, ask(w, 1, CMD_WRITE0));
-	w->wrote0[1] = true;
+	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
+	ASSERT_EQ(0, write_page0(w, 1));
 	EXPECT_EQ(0, check_merged(_metadata, w, 7));
-	ASSERT_EQ(0, ask(w, 2, CMD_UNMERGE));
+	ASSERT_EQ(0, cmd(w, 2, CREW_MADVISE, 0, PAGES, MADV_UNMERGEABLE));
 	EXPECT_EQ(0, check_unmerged(_metadata, w, 2));
 	EXPECT_EQ(0, check_merged(_metadata, w, 3));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
@@ -406,7 +323,7 @@ TEST_F_TIMEOUT(ksm, prctl_merge_then_run_2, 90)
 	char report[2048];
 	int m;
 
-	merge_all(_metadata, self, CMD_PRCTL);
+	merge_all(_metadata, self, CREW_MERGE_ANY, 0);
 	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "2"));
 	for (m = 0; m < w->nr; m++)
 		EXPECT_EQ(0, check_unmerged(_metadata, w, m));
@@ -415,25 +332,29 @@ TEST_F_TIMEOUT(ksm, prctl_merge_then_run_2, 90)
 }
 
 /*
- * Fork after merge: the child inherits the KSM mappings (and, under the
- * series, PARENT-typed VMAs); its COW write of page 0 copies the KSM page
- * for the child only.
+ * Fork after merge: the child inherits the KSM mappings (and, under
+ * ANON_VMA_LAZY, PARENT-typed VMAs); its COW write of page 0 copies the KSM
+ * page for the child only.
+ *
+ *   P0, P1, P2 [ K K ... K ]   merged
+ *   P2 forks P3: P3 [ K K ... K ]   the KSM page mapped 64 times
+ *   P3 writes page 0: P3 [ 3 K ... K ], the others unchanged
  */
 TEST_F_TIMEOUT(ksm, fork_after_merge_cow_in_child, 90)
 {
 	struct ksm_world *w = &self->w;
 	char report[2048];
 
-	merge_all(_metadata, self, CMD_MERGEABLE);
-	ASSERT_EQ(0, ask(w, 2, CMD_FORK));	/* member 3, child of 2 */
+	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
+	ASSERT_EQ(0, cmd(w, 2, CREW_FORK, 0, 0, 3));	/* P3, child of P2 */
 	w->nr = 4;
 	w->forked[3] = true;
+	w->wrote0[3] = w->wrote0[2];
 	EXPECT_EQ(0, check_merged(_metadata, w, 15));
-	ASSERT_EQ(0, ask(w, 3, CMD_WRITE0));
-	w->wrote0[3] = true;
+	ASSERT_EQ(0, write_page0(w, 3));
 	EXPECT_EQ(0, check_merged(_metadata, w, 15));
-	EXPECT_EQ(0, ask(w, 3, CMD_VERIFY));
-	EXPECT_EQ(0, ask(w, 2, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 3));
+	EXPECT_EQ(0, verify(w, 2));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
@@ -442,15 +363,19 @@ TEST_F_TIMEOUT(ksm, fork_after_merge_cow_in_child, 90)
 static int region_vmas(struct ksm_world *w, int m)
 {
 	struct vma_extent v[8];
-	unsigned long lo = (unsigned long)w->at[m];
+	unsigned long lo = (unsigned long)region_of(w, m);
 
-	return vma_layout(w->crew->shared->pids[m], lo,
-			  lo + PAGES * page_size(), v, 8);
+	return vma_layout(crew_pid(w->crew, m), lo,
+			  lo + PAGES * psize(), v, 8);
 }
 
 /*
  * A merged range split by mprotect and joined again, then the processes
  * exit one by one: the KSM page stays shared by exactly the survivors.
+ *
+ *   P1 [ K K K K | K K K K | K ... K ]   mprotect of pages 4..7: 3 VMAs
+ *   P1 [ K K K K   K K K K   K ... K ]   back to rw: one VMA again
+ *   P0 exits, then P2: P1's pages still map K, now mapped 16 times
  */
 TEST_F_TIMEOUT(ksm, merged_range_split_then_exits, 90)
 {
@@ -459,23 +384,23 @@ TEST_F_TIMEOUT(ksm, merged_range_split_then_exits, 90)
 	char report[2048];
 	int k, m;
 
-	merge_all(_metadata, self, CMD_MERGEABLE);
-	ASSERT_EQ(0, ask(w, 1, CMD_SPLIT));
+	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
+	ASSERT_EQ(0, cmd(w, 1, CREW_MPROTECT, PAGES / 4, PAGES / 2, PROT_READ));
 	EXPECT_EQ(3, region_vmas(w, 1));
 	EXPECT_EQ(0, check_merged(_metadata, w, alive));
-	ASSERT_EQ(0, ask(w, 1, CMD_JOIN));
+	ASSERT_EQ(0, cmd(w, 1, CREW_MPROTECT, PAGES / 4, PAGES / 2,
+			 PROT_READ | PROT_WRITE));
 	EXPECT_EQ(1, region_vmas(w, 1));
 	EXPECT_EQ(0, check_merged(_metadata, w, alive));
-	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 1));
 	for (k = 0; k < 2; k++) {
 		m = k == 0 ? 0 : 2;	/* the first, then the last */
-		ASSERT_EQ(0, crew_send(w->crew, m, CMD_EXIT));
-		ASSERT_EQ(0, crew_wait_exited(w->crew, m, WAIT_MS));
+		ASSERT_EQ(0, crew_exit(w->crew, m));
 		alive &= ~(1U << m);
 		EXPECT_EQ(0, check_merged(_metadata, w, alive))
 			TH_LOG("after P%d exited", m);
 	}
-	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 1));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
@@ -489,8 +414,8 @@ static void migrate_ksm_page(struct __test_metadata *_metadata,
 			     struct ksm_world *w, int m, unsigned int mask,
 			     const int *nodes)
 {
-	pid_t pid = w->crew->shared->pids[m];
-	void *page = w->at[m] + (PAGES - 1) * page_size();
+	pid_t pid = crew_pid(w->crew, m);
+	void *page = region_of(w, m) + (PAGES - 1) * psize();
 	int status, node, to, q, i;
 	struct pagemap_entry e;
 	__u64 before;
@@ -514,11 +439,11 @@ static void migrate_ksm_page(struct __test_metadata *_metadata,
 		if (!(mask & (1U << q)))
 			continue;
 		for (i = 0; i < PAGES; i++)
-			EXPECT_EQ(0, pagemap_get(w->crew->shared->pids[q],
-						 (unsigned long)w->at[q] + i * page_size(),
+			EXPECT_EQ(0, pagemap_get(crew_pid(w->crew, q),
+						 (unsigned long)region_of(w, q) + i * psize(),
 						 &e) || e.pfn == before)
 				TH_LOG("P%d page %d still at the old PFN", q, i);
-		EXPECT_EQ(0, ask(w, q, CMD_VERIFY));
+		EXPECT_EQ(0, verify(w, q));
 	}
 }
 
@@ -530,7 +455,7 @@ TEST_F_TIMEOUT(ksm, migrate_merged_page, 90)
 
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
-	merge_all(_metadata, self, CMD_MERGEABLE);
+	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
 	migrate_ksm_page(_metadata, &self->w, 0, 7, nodes);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
@@ -539,24 +464,26 @@ TEST_F_TIMEOUT(ksm, migrate_merged_page, 90)
 /*
  * mremap of a merged range: the kernel unmerges the moved pages (they
  * must not turn up as KSM pages at the new place) and ksmd merges them
- * again once they are back. Under the series the moved VMA's pages find
+ * again once they are back. Under ANON_VMA_LAZY the moved VMA's pages find
  * their address from vm_start - vm_pgoff, which mremap rewrites.
+ *
+ *   P1 [ K ... K ][ gap ][ unmapped ]   merged with P0 and P2
+ *   P1 [ unmapped ][ gap ][ 1 ... 1 ]   moved away: its own pages
+ *   P1 [ 1 ... 1 ][ gap ][ unmapped ]   moved back; ksmd merges again
  */
 TEST_F_TIMEOUT(ksm, merged_range_mremap_away_and_back, 90)
 {
 	struct ksm_world *w = &self->w;
 	char report[2048];
 
-	merge_all(_metadata, self, CMD_MERGEABLE);
+	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
 	/* No remerge behind our back while P1 is away. */
 	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
-	ASSERT_EQ(0, ask(w, 1, CMD_MOVE_AWAY));
-	w->at[1] = w->base + AWAY * page_size();
+	ASSERT_EQ(0, cmd(w, 1, CREW_MREMAP, 0, PAGES, AWAY));
 	EXPECT_EQ(1, region_vmas(w, 1));
 	EXPECT_EQ(0, check_unmerged(_metadata, w, 1));
 	EXPECT_EQ(0, check_merged(_metadata, w, 5));
-	ASSERT_EQ(0, ask(w, 1, CMD_MOVE_BACK));
-	w->at[1] = w->base;
+	ASSERT_EQ(0, cmd(w, 1, CREW_MREMAP, 0, PAGES, 0));
 	EXPECT_EQ(1, region_vmas(w, 1));
 	EXPECT_EQ(0, check_unmerged(_metadata, w, 1));
 	ASSERT_EQ(0, ksm_start_fast());
@@ -575,6 +502,11 @@ TEST_F_TIMEOUT(ksm, merged_range_mremap_away_and_back, 90)
  * one (P1) and of inherited (PARENT-typed) ones into one page. The chain
  * then exits in the variant's order, the KSM page staying shared by
  * exactly the survivors.
+ *
+ *   P0 [ S S ... S ]                        lazy, the common contents S
+ *   P1 [ O O ... O ] --fork--> P2 --fork--> P3   all map P1's pages O
+ *   P1, P2, P3 write S: P1 and P2 copy, P3 reuses the page O it mapped
+ *   ksmd: P0, P1, P2, P3 [ K K ... K ]      one KSM page
  */
 FIXTURE(ksm_tree) {
 	struct ksm_world w;
@@ -621,35 +553,34 @@ static void cow_identical_then_exits(struct __test_metadata *_metadata,
 	char report[2048];
 	int k, m;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
-	ASSERT_EQ(0, ask(w, 1, CMD_MMAP_OWN));
-	ASSERT_EQ(0, ask(w, 1, CMD_FORK));
-	ASSERT_EQ(0, ask(w, 2, CMD_FORK));
+	ASSERT_EQ(0, map_same(w, 0, SAME));
+	ASSERT_EQ(0, map_same(w, 1, P1_OWN));
+	ASSERT_EQ(0, cmd(w, 1, CREW_FORK, 0, 0, 2));
+	ASSERT_EQ(0, cmd(w, 2, CREW_FORK, 0, 0, 3));
 	w->nr = 4;
 	for (m = 1; m < w->nr; m++)
-		ASSERT_EQ(0, ask(w, m, CMD_FILL));
+		ASSERT_EQ(0, cmd(w, m, CREW_FILL_SAME, 0, PAGES, SAME));
 	for (m = 0; m < w->nr; m++)
-		ASSERT_EQ(0, ask(w, m, CMD_MERGEABLE));
+		ASSERT_EQ(0, cmd(w, m, CREW_MADVISE, 0, PAGES, MADV_MERGEABLE));
 	for (m = 0; m < w->nr; m++)
 		ASSERT_EQ(0, wait_merged(w, m, PAGES))
 			TH_LOG("P%d: pages not merged within %d ms", m, MERGE_MS);
 	EXPECT_EQ(0, check_merged(_metadata, w, alive));
 	for (m = 0; m < w->nr; m++)
-		EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+		EXPECT_EQ(0, verify(w, m));
 	/* Through the leaf's mapping: the page P3 inherited from P1. */
 	if (nodes)
 		migrate_ksm_page(_metadata, w, 3, alive, nodes);
 	for (k = 0; k < 3; k++) {
 		m = exit_order[k];
-		ASSERT_EQ(0, crew_send(w->crew, m, CMD_EXIT));
-		ASSERT_EQ(0, crew_wait_exited(w->crew, m, WAIT_MS));
+		ASSERT_EQ(0, crew_exit(w->crew, m));
 		alive &= ~(1U << m);
 		EXPECT_EQ(0, check_merged(_metadata, w, alive))
 			TH_LOG("after P%d exited", m);
 		if (nodes && k < 2)
 			migrate_ksm_page(_metadata, w, 0, alive, nodes);
 	}
-	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 0));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }

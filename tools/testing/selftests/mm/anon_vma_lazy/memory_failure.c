@@ -31,8 +31,12 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include <linux/kernel-page-flags.h>
+
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "env.h"
+#include "khealth.h"
+#include "oracles.h"
 
 #ifndef MADV_HWPOISON
 #define MADV_HWPOISON		100
@@ -40,7 +44,6 @@
 #ifndef MADV_SOFT_OFFLINE
 #define MADV_SOFT_OFFLINE	101
 #endif
-#define KPF_BIT_HWPOISON	19
 #define UNPOISON		"/sys/kernel/debug/hwpoison/unpoison-pfn"
 
 #define MF_PAGES	8
@@ -74,7 +77,7 @@ static enum touch_result touch(char *base, int i, int *code)
 		*code = si_code;
 		ret = TOUCH_SIGBUS;
 	} else {
-		ret = tag_verify(base + i * page_size(), page_size(), &tag,
+		ret = tag_verify(base + i * psize(), psize(), &tag,
 				 NULL) ? TOUCH_WRONG : TOUCH_OK;
 	}
 	sigaction(SIGBUS, &old, NULL);
@@ -98,7 +101,7 @@ static int poison(char *p)
 	if (si_code)
 		ret = si_code == BUS_MCEERR_AR ? 0 : EFAULT;
 	else
-		ret = madvise(p, page_size(), MADV_HWPOISON) ? errno : 0;
+		ret = madvise(p, psize(), MADV_HWPOISON) ? errno : 0;
 	sigaction(SIGBUS, &old, NULL);
 	return ret;
 }
@@ -157,16 +160,16 @@ FIXTURE_SETUP(memory_failure)
 		SKIP(return, "no CONFIG_MEMORY_FAILURE");
 	/* Late kill: mappers get SIGBUS when they touch the page. */
 	ASSERT_EQ(0, knob_set("/proc/sys/vm/memory_failure_early_kill", "0"));
-	self->base = mmap(NULL, MF_PAGES * page_size(), PROT_READ | PROT_WRITE,
+	self->base = mmap(NULL, MF_PAGES * psize(), PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->base);
-	madvise(self->base, MF_PAGES * page_size(), MADV_NOHUGEPAGE);
+	madvise(self->base, MF_PAGES * psize(), MADV_NOHUGEPAGE);
 	for (i = 0; i < MF_PAGES; i++) {
 		tag.index = i;
-		tag_fill(self->base + i * page_size(), page_size(), &tag);
+		tag_fill(self->base + i * psize(), psize(), &tag);
 	}
 	ASSERT_EQ(0, pagemap_get(0, (unsigned long)self->base +
-				 BAD_PAGE * page_size(), &e));
+				 BAD_PAGE * psize(), &e));
 	self->bad_pfn = e.pfn;
 	if (variant->shared) {
 		ASSERT_EQ(0, pipe(fds));
@@ -198,7 +201,7 @@ FIXTURE_TEARDOWN(memory_failure)
 	if (self->child > 0)
 		reap_with_deadline(self->child, WAIT_MS, &status);
 	if (self->base)
-		munmap(self->base, MF_PAGES * page_size());
+		munmap(self->base, MF_PAGES * psize());
 	/* Give the page back where the kernel lets us (debugfs). */
 	if (self->bad_pfn) {
 		snprintf(pfn, sizeof(pfn), "%llu",
@@ -222,14 +225,14 @@ static int child_verdict(FIXTURE_DATA(memory_failure) * self, char what)
 
 TEST_F_TIMEOUT(memory_failure, hwpoison_every_mapper_gets_sigbus, 60)
 {
-	char *bad = self->base + BAD_PAGE * page_size();
+	char *bad = self->base + BAD_PAGE * psize();
 	struct pagemap_entry e;
 	char report[4096];
 	__u64 flags;
 
 	ASSERT_EQ(0, poison(bad)) TH_LOG("MADV_HWPOISON failed");
 	ASSERT_EQ(0, kpageflags_get(self->bad_pfn, &flags));
-	EXPECT_TRUE(!!(flags & BIT_ULL(KPF_BIT_HWPOISON)));
+	EXPECT_TRUE(kpf_has(flags, KPF_HWPOISON));
 	/* Unmapped from us: a hwpoison entry, not the page. */
 	ASSERT_EQ(0, pagemap_get(0, (unsigned long)bad, &e));
 	EXPECT_FALSE(e.present);
@@ -244,15 +247,15 @@ TEST_F_TIMEOUT(memory_failure, hwpoison_every_mapper_gets_sigbus, 60)
 
 TEST_F_TIMEOUT(memory_failure, soft_offline_every_mapper_follows, 60)
 {
-	char *bad = self->base + BAD_PAGE * page_size();
+	char *bad = self->base + BAD_PAGE * psize();
 	struct pagemap_entry e;
 	char report[4096];
 	__u64 flags;
 
-	ASSERT_EQ(0, madvise(bad, page_size(), MADV_SOFT_OFFLINE))
+	ASSERT_EQ(0, madvise(bad, psize(), MADV_SOFT_OFFLINE))
 		TH_LOG("MADV_SOFT_OFFLINE: %s", strerror(errno));
 	ASSERT_EQ(0, kpageflags_get(self->bad_pfn, &flags));
-	EXPECT_TRUE(!!(flags & BIT_ULL(KPF_BIT_HWPOISON)));
+	EXPECT_TRUE(kpf_has(flags, KPF_HWPOISON));
 	ASSERT_EQ(0, pagemap_get(0, (unsigned long)bad, &e));
 	EXPECT_TRUE(e.present);
 	EXPECT_NE(self->bad_pfn, e.pfn);

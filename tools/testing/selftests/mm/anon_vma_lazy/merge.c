@@ -29,7 +29,9 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "env.h"
+#include "khealth.h"
+#include "oracles.h"
 
 #define AREA_PAGES	16
 #define WAIT_MS		30000
@@ -72,7 +74,7 @@ FIXTURE_SETUP(merge)
 		SKIP(return, "needs swap for MADV_PAGEOUT");
 	if (variant->walk == PAGEOUT_WALK)
 		ASSERT_EQ(0, pin_to_this_cpu());
-	self->area = reserve_range(AREA_PAGES * page_size());
+	self->area = reserve_range(AREA_PAGES * psize());
 	ASSERT_NE(NULL, self->area);
 	ASSERT_EQ(0, khealth_begin(&self->health, "merge"));
 }
@@ -80,12 +82,12 @@ FIXTURE_SETUP(merge)
 FIXTURE_TEARDOWN(merge)
 {
 	if (self->area)
-		munmap(self->area, AREA_PAGES * page_size());
+		munmap(self->area, AREA_PAGES * psize());
 }
 
 static char *page_at(char *area, int i)
 {
-	return area + i * page_size();
+	return area + i * psize();
 }
 
 /* Map pages [first, last) of @area anonymous and private, with @prot. */
@@ -93,11 +95,11 @@ static int map_at(char *area, int first, int last, int prot)
 {
 	char *p = page_at(area, first);
 
-	if (mmap(p, (last - first) * page_size(), prot,
+	if (mmap(p, (last - first) * psize(), prot,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
 		return -errno;
 	/* Base pages only: map counts are then exact per page. */
-	madvise(p, (last - first) * page_size(), MADV_NOHUGEPAGE);
+	madvise(p, (last - first) * psize(), MADV_NOHUGEPAGE);
 	return 0;
 }
 
@@ -115,7 +117,7 @@ static void fault_tagged(char *area, int first, int last)
 	for (i = first; i < last; i++) {
 		struct page_tag tag = merge_tag(i);
 
-		tag_fill(page_at(area, i), page_size(), &tag);
+		tag_fill(page_at(area, i), psize(), &tag);
 	}
 }
 
@@ -130,14 +132,14 @@ static int layout(char *area, char *buf, size_t len)
 	int n, k, count = 0;
 	size_t used = 0;
 
-	n = vma_layout(0, lo, lo + AREA_PAGES * page_size(), v, ARRAY_SIZE(v));
+	n = vma_layout(0, lo, lo + AREA_PAGES * psize(), v, ARRAY_SIZE(v));
 	buf[0] = '\0';
 	for (k = 0; k < n && k < (int)ARRAY_SIZE(v); k++) {
 		if (!strcmp(v[k].perms, "---p"))
 			continue;
 		used += snprintf(buf + used, len - used, "%s[%lu,%lu)",
-				 count ? " " : "", (v[k].start - lo) / page_size(),
-				 (v[k].end - lo) / page_size());
+				 count ? " " : "", (v[k].start - lo) / psize(),
+				 (v[k].end - lo) / psize());
 		count++;
 	}
 	return n < 0 ? n : count;
@@ -155,7 +157,7 @@ static int check_pages(char *area, int first, int last, int mappers)
 		struct page_tag tag = merge_tag(i);
 		char *p = page_at(area, i);
 
-		if (tag_verify(p, page_size(), &tag, NULL) ||
+		if (tag_verify(p, psize(), &tag, NULL) ||
 		    pagemap_get(0, (unsigned long)p, &e) || !e.present ||
 		    !e.pfn || e.file || e.exclusive != want_exclusive ||
 		    kpagecount_get(e.pfn, &count) || count != (__u64)mappers) {
@@ -196,7 +198,7 @@ static int walk_pages(FIXTURE_DATA(merge) * self, enum walk_kind walk,
 	}
 	if (walk == PAGEOUT_WALK) {
 		if (madvise(page_at(self->area, first),
-			    (last - first) * page_size(), MADV_PAGEOUT))
+			    (last - first) * psize(), MADV_PAGEOUT))
 			return -1;
 		for (i = first; i < last; i++) {
 			if (pagemap_get(0, (unsigned long)page_at(self->area, i),
@@ -224,23 +226,23 @@ TEST_F(merge, separately_faulted_neighbours_stay_apart)
 
 	ASSERT_EQ(0, map_at(self->area, 0, 4, PROT_READ | PROT_WRITE));
 	fault_tagged(self->area, 0, 4);
-	elsewhere = mmap(NULL, 4 * page_size(), PROT_READ | PROT_WRITE,
+	elsewhere = mmap(NULL, 4 * psize(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, elsewhere);
-	madvise(elsewhere, 4 * page_size(), MADV_NOHUGEPAGE);
+	madvise(elsewhere, 4 * psize(), MADV_NOHUGEPAGE);
 	/* Tagged for their final place: page i of the area. */
 	for (i = 0; i < 4; i++) {
 		struct page_tag tag = merge_tag(4 + i);
 
-		tag_fill(elsewhere + i * page_size(), page_size(), &tag);
+		tag_fill(elsewhere + i * psize(), psize(), &tag);
 	}
 	ASSERT_EQ(page_at(self->area, 4),
-		  mremap(elsewhere, 4 * page_size(), 4 * page_size(),
+		  mremap(elsewhere, 4 * psize(), 4 * psize(),
 			 MREMAP_MAYMOVE | MREMAP_FIXED, page_at(self->area, 4)));
 	EXPECT_EQ(2, layout(self->area, got, sizeof(got))) TH_LOG("%s", got);
 
-	ASSERT_EQ(0, mprotect(self->area, 8 * page_size(), PROT_READ));
-	ASSERT_EQ(0, mprotect(self->area, 8 * page_size(),
+	ASSERT_EQ(0, mprotect(self->area, 8 * psize(), PROT_READ));
+	ASSERT_EQ(0, mprotect(self->area, 8 * psize(),
 			      PROT_READ | PROT_WRITE));
 	EXPECT_EQ(2, layout(self->area, got, sizeof(got))) TH_LOG("%s", got);
 	EXPECT_STREQ("[0,4) [4,8)", got);
@@ -266,7 +268,7 @@ static void faulted_next_to_unfaulted(struct __test_metadata *_metadata,
 	int f0 = faulted_left ? 0 : 4, u0 = faulted_left ? 4 : 0, status;
 	pid_t pid;
 
-	munmap(self->area, 8 * page_size());
+	munmap(self->area, 8 * psize());
 	ASSERT_EQ(0, map_at(self->area, f0, f0 + 4, PROT_READ | PROT_WRITE));
 	fault_tagged(self->area, f0, f0 + 4);
 	if (regular) {
@@ -278,15 +280,15 @@ static void faulted_next_to_unfaulted(struct __test_metadata *_metadata,
 		ASSERT_EQ(0, reap_with_deadline(pid, WAIT_MS, &status));
 	}
 	ASSERT_EQ(0, map_at(self->area, u0, u0 + 4, PROT_READ));
-	ASSERT_EQ(0, mprotect(page_at(self->area, u0), 4 * page_size(),
+	ASSERT_EQ(0, mprotect(page_at(self->area, u0), 4 * psize(),
 			      PROT_READ | PROT_WRITE));
 	/* Fault the neighbour too: its pages go wherever it merged to. */
 	fault_tagged(self->area, u0, u0 + 4);
 	ASSERT_LT(0, layout(self->area, result, len));
 	EXPECT_EQ(0, check_pages(self->area, 0, 8, 1));
 	EXPECT_EQ(0, walk_pages(self, walk, 0, 8));
-	ASSERT_EQ(0, munmap(self->area, 8 * page_size()));
-	ASSERT_EQ(self->area, mmap(self->area, 8 * page_size(), PROT_NONE,
+	ASSERT_EQ(0, munmap(self->area, 8 * psize()));
+	ASSERT_EQ(self->area, mmap(self->area, 8 * psize(), PROT_NONE,
 				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
 				   MAP_NORESERVE, -1, 0));
 }
@@ -320,18 +322,25 @@ TEST_F(merge, faulted_right_of_unfaulted_as_regular)
 
 /*
  * In a child, a VMA it inherited (faulted in the parent) and a VMA it maps
- * and faults next to it: never one VMA, on any kernel - the inherited one
- * carries its parent's anon_vma hierarchy.
+ * and faults next to it, made compatible by mprotect. Whether the two
+ * merge is policy: no kernel merges them today (the inherited VMA carries
+ * its parent's anon_vma hierarchy, the new one an anon_vma of its own),
+ * but work on forked VMAs' merge context may. Either layout must keep
+ * every page where it was, mapped as often as before, and reachable by
+ * the walk; the layout is reported, not judged.
  *
  *   parent: [ A 0-3 faulted ]
- *   child:  [ A 0-3 inherited ][ B 4-7 new, faulted ]   two VMAs
+ *   child:  [ A 0-3 inherited ][ B 4-7 new, faulted ]  two VMAs, or one
  */
 TEST_F(merge, inherited_and_new_in_child_stay_apart)
 {
 	char got[128], report[2048];
+	char *child_layout;
 	int status;
 	pid_t pid;
 
+	child_layout = shared_area(sizeof(got));
+	ASSERT_NE(NULL, child_layout);
 	ASSERT_EQ(0, map_at(self->area, 0, 4, PROT_READ | PROT_WRITE));
 	fault_tagged(self->area, 0, 4);
 	pid = fork();
@@ -342,16 +351,14 @@ TEST_F(merge, inherited_and_new_in_child_stay_apart)
 		if (map_at(self->area, 4, 8, PROT_READ | PROT_WRITE))
 			_exit(10);
 		fault_tagged(self->area, 4, 8);
-		/* Made compatible once more: still two. */
-		if (mprotect(self->area, 8 * page_size(), PROT_READ) ||
-		    mprotect(self->area, 8 * page_size(),
+		/* Made compatible once more. */
+		if (mprotect(self->area, 8 * psize(), PROT_READ) ||
+		    mprotect(self->area, 8 * psize(),
 			     PROT_READ | PROT_WRITE))
 			_exit(11);
-		if (layout(self->area, got, sizeof(got)) != 2 ||
-		    strcmp(got, "[0,4) [4,8)")) {
-			fprintf(stderr, "# child's VMAs: %s\n", got);
-			bad++;
-		}
+		if (layout(self->area, got, sizeof(got)) < 0)
+			_exit(13);
+		snprintf(child_layout, sizeof(got), "%s", got);
 		bad += check_pages(self->area, 0, 4, 2);
 		bad += check_pages(self->area, 4, 8, 1);
 		bad += walk_pages(self, variant->walk, 4, 8);
@@ -360,9 +367,17 @@ TEST_F(merge, inherited_and_new_in_child_stay_apart)
 	ASSERT_EQ(0, reap_with_deadline(pid, WAIT_MS, &status));
 	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		TH_LOG("child failed: status %#x", status);
+	/* Policy: either layout is correct; which one, is reported. */
+	EXPECT_TRUE(!strcmp(child_layout, "[0,4) [4,8)") ||
+		    !strcmp(child_layout, "[0,8)"))
+		TH_LOG("child's VMAs: %s", child_layout);
+	TH_LOG("policy: in the child the inherited and the new VMA %s (%s)",
+	       strcmp(child_layout, "[0,8)") ? "stayed apart" : "merged",
+	       child_layout);
 	EXPECT_EQ(1, layout(self->area, got, sizeof(got))) TH_LOG("%s", got);
 	EXPECT_EQ(0, check_pages(self->area, 0, 4, 1));
 	EXPECT_EQ(0, walk_pages(self, variant->walk, 0, 4));
+	munmap(child_layout, sizeof(got));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }

@@ -7,9 +7,9 @@
  * Migration unmaps a folio through rmap, copies it and maps the copy back
  * through rmap: a mapping the walk misses keeps the old PFN (freed memory
  * then) or is left as a migration entry. Under ANON_VMA_LAZY a lazy folio's
- * mapping is a root VMA, found again from vm_start - vm_pgoff; the series'
- * reviewers doubted that migration handles it and that it is safe against
- * the VMA being torn down meanwhile.
+ * mapping is a root VMA, found again from vm_start - vm_pgoff, and the
+ * walk must stay safe while that VMA is split, unmapped or its process
+ * exits.
  *
  * The fork_chain and split tests already migrate every page of every member
  * of their scenarios (chains, trees, from the root, a middle process and a
@@ -32,6 +32,17 @@
  * not trusted), every mapper must see the new PFN in its pagemap, contents,
  * the exclusive bit and kpagecount are as before. A page that stays where
  * it was is a FAIL; fewer than two memory nodes is a SKIP.
+ *
+ * The processes of migrate and migrate_thp are a crew (crew.h) on one
+ * region at the same address in each: P0 maps it, forks P1 and so on, and
+ * the test drives them with crew commands, e.g.
+ *
+ *   P0: mmap, fill          [ A A A A ... A ]  32 pages, PFNs p0..p31
+ *   P0: fork P1             P1 maps the same 32 pages (bit 56 clear)
+ *   P1: fill 0-8            [ B B ... B A A ... A ]  P1's own copies
+ *
+ * The racers of migrate_race are plain processes: they run at the same
+ * time, a crew's members answer one command at a time.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,216 +62,100 @@
 #define MADV_COLLAPSE 25
 #endif
 
+#include <linux/kernel-page-flags.h>
+
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "crew.h"
+#include "env.h"
+#include "khealth.h"
 
 #define PAGES		32
 #define MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
-#define WAIT_MS		30000
-#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
 
-#define CMD_MMAP	'm'	/* map the region and write every page */
-#define CMD_MMAP_THP	'h'	/* the same, MADV_HUGEPAGE first */
-#define CMD_MMAP_FILE	'f'	/* MAP_PRIVATE of the test's file */
-#define CMD_MMAP_SMALL	's'	/* CMD_MMAP_THP, but fault small pages */
-#define CMD_COLLAPSE	'C'	/* MADV_COLLAPSE the region */
-#define CMD_WRITE	'W'	/* COW-write pages [first, last) */
-#define CMD_RDONLY	'R'	/* mprotect pages [first, last) read-only */
-#define CMD_MBIND	'B'	/* mbind pages [first, last) to node, moving */
-#define CMD_VERIFY	'V'
-#define CMD_FORK	'F'	/* fork member m + 1 */
-#define CMD_MOVE	'M'	/* mremap the region to moved_addr() */
-#define CMD_PAGEOUT	'P'	/* MADV_PAGEOUT of the region */
-#define CMD_EXIT	'X'
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
 
 /* Contents of the file behind the MAP_PRIVATE mapping. */
 #define FILE_OWNER	90
-
-/* What the controller tells a member about its next command. */
-struct mig_params {
-	int first, last;
-	int node;
-};
+/* Page i of the region: tag { 0, i } when mapped, { OWN(m), i } COWed. */
+#define OWN(m)		(100 + (m))
 
 struct mig_world {
 	struct crew *crew;
 	char *reserved;
 	size_t reserved_len;
 	char *addr;		/* the region, at the same place in every member */
+	int region;		/* the crew's region at addr */
 	int nr_pages;
-	int memfd;		/* the file of CMD_MMAP_FILE */
-	struct mig_params *params;	/* shared with the members */
-	/* Member side: what its region holds (copied by fork). */
-	struct page_tag model[MAX_PAGES];
+	int memfd;		/* the file of CREW_MMAP_FILE */
 };
 
-static char *page_at(struct mig_world *w, int i)
+/* One crew command on pages [first, last) of member @m's region. */
+static int cmd(struct mig_world *w, int m, int op, int first, int last,
+	       long arg)
 {
-	return w->addr + (size_t)i * page_size();
+	return crew_do(w->crew, m, op, w->region, first, last, arg);
 }
 
-static void fill(struct mig_world *w, int first, int last, __u32 owner)
+/* The whole region of member @m: one crew command over all its pages. */
+static int cmd_all(struct mig_world *w, int m, int op, long arg)
 {
-	int i;
+	return cmd(w, m, op, 0, w->nr_pages, arg);
+}
 
-	for (i = first; i < last; i++) {
-		w->model[i] = (struct page_tag){ .owner = owner, .index = i };
-		tag_fill(page_at(w, i), page_size(), &w->model[i]);
+static int verify(struct mig_world *w, int m)
+{
+	return cmd_all(w, m, CREW_VERIFY, 0);
+}
+
+/* COW-write pages [first, last) of member @m with its own contents. */
+static int cow_write(struct mig_world *w, int m, int first, int last)
+{
+	return cmd(w, m, CREW_FILL, first, last, OWN(m));
+}
+
+enum backing { SMALL_PAGES, THP, SMALL_THEN_COLLAPSIBLE, PRIVATE_FILE };
+
+/*
+ * Map and fault the region of member @m: anonymous small pages, a THP
+ * (MADV_HUGEPAGE first), small pages made collapsible afterwards, or
+ * MAP_PRIVATE of the test's file (page cache pages, bit 61 set; every
+ * page read so that it is mapped).
+ */
+static int map_region(struct mig_world *w, int m, enum backing how)
+{
+	int ret;
+
+	if (how == PRIVATE_FILE) {
+		ret = cmd_all(w, m, CREW_MMAP_FILE, 0);
+		return ret ? ret : verify(w, m);
 	}
-}
-
-static int verify(struct mig_world *w)
-{
-	int i, bad = 0;
-
-	for (i = 0; i < w->nr_pages; i++)
-		bad += !!tag_verify(page_at(w, i), page_size(), &w->model[i],
-				    NULL);
-	return bad;
-}
-
-static int map_region(struct mig_world *w, char cmd)
-{
-	size_t len = (size_t)w->nr_pages * page_size();
-	int i;
-
-	if (cmd == CMD_MMAP_FILE) {
-		if (mmap(w->addr, len, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_FIXED, w->memfd, 0) != w->addr)
-			return errno;
-		/* Read-fault every page: page cache pages, bit 61 set. */
-		for (i = 0; i < w->nr_pages; i++)
-			w->model[i] = (struct page_tag){ .owner = FILE_OWNER,
-							 .index = i };
-		return verify(w);
-	}
-	if (mmap(w->addr, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != w->addr)
-		return errno;
-	if (cmd == CMD_MMAP_THP && madvise(w->addr, len, MADV_HUGEPAGE))
-		return errno;
-	if (cmd == CMD_MMAP_SMALL && madvise(w->addr, len, MADV_NOHUGEPAGE))
-		return errno;
-	fill(w, 0, w->nr_pages, 0);
+	ret = cmd_all(w, m, CREW_MMAP, 0);
+	if (!ret && how != SMALL_PAGES)
+		ret = cmd_all(w, m, CREW_MADVISE,
+			      how == THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	if (!ret)
+		ret = cmd_all(w, m, CREW_FILL, 0);
 	/* Collapsible once the small pages are there. */
-	if (cmd == CMD_MMAP_SMALL && madvise(w->addr, len, MADV_HUGEPAGE))
-		return errno;
-	return 0;
+	if (!ret && how == SMALL_THEN_COLLAPSIBLE)
+		ret = cmd_all(w, m, CREW_MADVISE, MADV_HUGEPAGE);
+	return ret;
 }
 
-static long set_mbind(char *addr, size_t len, int node, unsigned int flags)
-{
-	unsigned long mask = 1UL << node;
-
-	return syscall(SYS_mbind, addr, len, MPOL_BIND, &mask,
-		       8 * sizeof(mask), flags);
-}
-
-/* Where CMD_MOVE puts the region: after it and a gap. */
-static char *moved_addr(struct mig_world *w)
-{
-	return w->addr + (size_t)(w->nr_pages + 1) * page_size();
-}
-
-static __noreturn void member(struct mig_world *w, int m)
-{
-	struct mig_params *p = w->params;
-	int cmd, ret;
-	pid_t pid;
-
-	for (;;) {
-		cmd = crew_next(w->crew, m, 2 * WAIT_MS);
-		ret = 0;
-		switch (cmd) {
-		case CMD_MMAP:
-		case CMD_MMAP_THP:
-		case CMD_MMAP_SMALL:
-		case CMD_MMAP_FILE:
-			ret = map_region(w, cmd);
-			break;
-		case CMD_COLLAPSE:
-			ret = madvise(w->addr, (size_t)w->nr_pages * page_size(),
-				      MADV_COLLAPSE) ? errno : 0;
-			break;
-		case CMD_WRITE:
-			fill(w, p->first, p->last, 100 + m);
-			break;
-		case CMD_RDONLY:
-			ret = mprotect(page_at(w, p->first),
-				       (size_t)(p->last - p->first) * page_size(),
-				       PROT_READ) ? errno : 0;
-			break;
-		case CMD_MBIND:
-			ret = set_mbind(page_at(w, p->first),
-					(size_t)(p->last - p->first) * page_size(),
-					p->node, MPOL_MF_MOVE | MPOL_MF_STRICT) ?
-				errno : 0;
-			break;
-		case CMD_VERIFY:
-			ret = verify(w);
-			break;
-		case CMD_FORK:
-			pid = crew_fork(w->crew, m + 1);
-			if (pid == 0)
-				member(w, m + 1);
-			ret = pid < 0 ? -pid : 0;
-			break;
-		case CMD_MOVE:
-			if (mremap(w->addr, (size_t)w->nr_pages * page_size(),
-				   (size_t)w->nr_pages * page_size(),
-				   MREMAP_MAYMOVE | MREMAP_FIXED,
-				   moved_addr(w)) != moved_addr(w))
-				ret = errno;
-			else
-				w->addr = moved_addr(w);
-			break;
-		case CMD_PAGEOUT:
-			ret = madvise(w->addr, (size_t)w->nr_pages * page_size(),
-				      MADV_PAGEOUT) ? errno : 0;
-			break;
-		case CMD_EXIT:
-			_exit(0);
-		default:
-			_exit(3);	/* the controller is gone */
-		}
-		crew_reply(w->crew, m, ret);
-	}
-}
-
-/* Send @cmd to member @m and return its answer (or -errno). */
-static int ask(struct mig_world *w, int m, char cmd)
-{
-	return crew_ask(w->crew, m, cmd, WAIT_MS);
-}
-
-static int ask_range(struct mig_world *w, int m, char cmd, int first,
-		     int last)
-{
-	w->params->first = first;
-	w->params->last = last;
-	return ask(w, m, cmd);
-}
-
-static pid_t pid_of(struct mig_world *w, int m)
-{
-	return w->crew->shared->pids[m];
-}
-
-/* The file behind CMD_MMAP_FILE (shmem): every page tagged. */
+/* The file behind CREW_MMAP_FILE (shmem): every page tagged. */
 static int make_file(int nr_pages)
 {
 	struct page_tag tag = { .owner = FILE_OWNER };
-	char *page = malloc(page_size());
+	char *page = malloc(psize());
 	int fd = memfd_create("avl_migrate", MFD_CLOEXEC);
 	int i;
 
-	if (fd < 0 || !page || ftruncate(fd, nr_pages * page_size()))
+	if (fd < 0 || !page || ftruncate(fd, nr_pages * psize()))
 		goto fail;
 	for (i = 0; i < nr_pages; i++) {
 		tag.index = i;
-		tag_fill(page, page_size(), &tag);
-		if (pwrite(fd, page, page_size(), i * page_size()) !=
-		    (ssize_t)page_size())
+		tag_fill(page, psize(), &tag);
+		if (pwrite(fd, page, psize(), i * psize()) !=
+		    (ssize_t)psize())
 			goto fail;
 	}
 	free(page);
@@ -292,21 +187,20 @@ static void world_init(struct __test_metadata *_metadata, struct mig_world *w,
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	w->nr_pages = nr_pages;
-	/* Room for the region, a gap, and the region moved (CMD_MOVE). */
-	w->reserved_len = (size_t)(2 * nr_pages + 1) * page_size() + align;
+	/* Room for the region, a gap, and the region moved (CREW_MREMAP). */
+	w->reserved_len = (size_t)(2 * nr_pages + 1) * psize() + align;
 	w->reserved = reserve_range(w->reserved_len);
 	ASSERT_NE(NULL, w->reserved);
 	a = ((unsigned long)w->reserved + align - 1) & ~(align - 1);
 	w->addr = (char *)a;
-	w->params = shared_area(sizeof(*w->params));
-	ASSERT_NE(NULL, w->params);
 	w->memfd = make_file(nr_pages);
 	ASSERT_LE(0, w->memfd);
 	w->crew = crew_create(3);
 	ASSERT_NE(NULL, w->crew);
-	pid = crew_fork(w->crew, 0);
-	if (pid == 0)
-		member(w, 0);
+	w->region = crew_add_region(w->crew, w->addr, nr_pages, true);
+	ASSERT_LE(0, w->region);
+	crew_set_file(w->crew, w->memfd, FILE_OWNER);
+	pid = crew_start(w->crew, 0);
 	ASSERT_LT(0, pid);
 	ASSERT_EQ(0, khealth_begin(health, "migrate"));
 }
@@ -317,8 +211,6 @@ static void world_destroy(struct mig_world *w)
 	knob_restore_all();
 	if (w->reserved)
 		munmap(w->reserved, w->reserved_len);
-	if (w->params)
-		munmap(w->params, sizeof(*w->params));
 	if (w->memfd >= 0)
 		close(w->memfd);
 }
@@ -332,7 +224,7 @@ static int read_entries(pid_t pid, const char *addr, int count,
 	int i;
 
 	for (i = 0; i < count; i++)
-		if (pagemap_get(pid, (unsigned long)addr + i * page_size(),
+		if (pagemap_get(pid, (unsigned long)addr + i * psize(),
 				&e[i]) || !e[i].present || !e[i].pfn)
 			return -1;
 	return 0;
@@ -345,7 +237,7 @@ static int read_entries_any(pid_t pid, const char *addr, int count,
 	int i;
 
 	for (i = 0; i < count; i++)
-		if (pagemap_get(pid, (unsigned long)addr + i * page_size(),
+		if (pagemap_get(pid, (unsigned long)addr + i * psize(),
 				&e[i]))
 			return -1;
 	return 0;
@@ -356,7 +248,7 @@ static void addrs_of(const char *addr, int first, int last, void **pages)
 	int i;
 
 	for (i = first; i < last; i++)
-		pages[i - first] = (void *)(addr + (size_t)i * page_size());
+		pages[i - first] = (void *)(addr + (size_t)i * psize());
 }
 
 /*
@@ -407,7 +299,7 @@ static int other_node(const int *nodes, int node)
 /* Node of page @i of @pid, or a negative errno. */
 static int node_of(pid_t pid, const char *addr, int i)
 {
-	void *page = (void *)(addr + (size_t)i * page_size());
+	void *page = (void *)(addr + (size_t)i * psize());
 	int status;
 
 	if (pages_node(pid, &page, 1, &status))
@@ -426,7 +318,7 @@ FIXTURE(migrate) {
 FIXTURE_SETUP(migrate)
 {
 	world_init(_metadata, &self->w, self->nodes, &self->health, PAGES,
-		   page_size());
+		   psize());
 }
 
 FIXTURE_TEARDOWN(migrate)
@@ -456,9 +348,9 @@ static void check_moved(struct __test_metadata *_metadata,
 	int i, q, mappers = 1 + __builtin_popcount(sharers), mappers_seen;
 	__u64 count, flags;
 
-	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, m), w->addr, first,
+	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, m), w->addr, first,
 				    last, node));
-	ASSERT_EQ(0, read_entries(pid_of(w, m), w->addr, w->nr_pages, now));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, now));
 	for (i = first; i < last; i++) {
 		EXPECT_NE(before[i].pfn, now[i].pfn)
 			TH_LOG("P%d page %d kept its PFN", m, i);
@@ -471,7 +363,7 @@ static void check_moved(struct __test_metadata *_metadata,
 		 * (kernels without CONFIG_PAGE_MAPCOUNT): exact only for
 		 * small ones.
 		 */
-		if (flags & BIT_ULL(KPF_BIT_THP))
+		if (kpf_has(flags, KPF_THP))
 			mappers_seen = count ? mappers : 0;
 		else
 			mappers_seen = count;
@@ -480,16 +372,16 @@ static void check_moved(struct __test_metadata *_metadata,
 	for (q = 0; q < 3; q++) {
 		if (!(sharers & (1U << q)))
 			continue;
-		ASSERT_EQ(0, read_entries(pid_of(w, q), w->addr, w->nr_pages,
+		ASSERT_EQ(0, read_entries(crew_pid(w->crew, q), w->addr, w->nr_pages,
 					  other));
 		for (i = first; i < last; i++)
 			EXPECT_EQ(now[i].pfn, other[i].pfn)
 				TH_LOG("page %d: P%d at %#llx, P%d at %#llx", i,
 				       m, (unsigned long long)now[i].pfn, q,
 				       (unsigned long long)other[i].pfn);
-		EXPECT_EQ(0, ask(w, q, CMD_VERIFY));
+		EXPECT_EQ(0, verify(w, q));
 	}
-	EXPECT_EQ(0, ask(w, m, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, m));
 }
 
 /*
@@ -503,13 +395,13 @@ TEST_F_TIMEOUT(migrate, lazy_pages_move_pages, 60)
 	struct mig_world *w = &self->w;
 	int node, to, k;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
-	node = node_of(pid_of(w, 0), w->addr, 0);
+	ASSERT_EQ(0, map_region(w, 0, SMALL_PAGES));
+	node = node_of(crew_pid(w->crew, 0), w->addr, 0);
 	ASSERT_LE(0, node);
 	for (k = 0; k < 2; k++) {
-		ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, before));
+		ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, before));
 		to = other_node(self->nodes, node);
-		ASSERT_EQ(0, move_range(pid_of(w, 0), w->addr, 0, PAGES, to,
+		ASSERT_EQ(0, move_range(crew_pid(w->crew, 0), w->addr, 0, PAGES, to,
 					k ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
 					status)) TH_LOG("move_pages: %m");
 		check_moved(_metadata, w, 0, 0, PAGES, to, before, 0);
@@ -522,6 +414,9 @@ TEST_F_TIMEOUT(migrate, lazy_pages_move_pages, 60)
  * mbind(MPOL_MF_MOVE) of a whole lazy region, then of its middle: the
  * second one splits the VMA in three (the policies differ), and the pages
  * of the middle piece migrate out of a VMA that is now a split piece.
+ *
+ *   mbind all to node b:     [ b b b b b b b b ... ]  one VMA
+ *   mbind 8..23 to node a:   [ b ... b | a ... a | b ... b ]  three VMAs
  */
 TEST_F_TIMEOUT(migrate, lazy_pages_mbind_whole_then_part, 60)
 {
@@ -530,27 +425,25 @@ TEST_F_TIMEOUT(migrate, lazy_pages_mbind_whole_then_part, 60)
 	struct vma_extent v[4];
 	int node, to;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
-	node = node_of(pid_of(w, 0), w->addr, 0);
+	ASSERT_EQ(0, map_region(w, 0, SMALL_PAGES));
+	node = node_of(crew_pid(w->crew, 0), w->addr, 0);
 	ASSERT_LE(0, node);
 	to = other_node(self->nodes, node);
 
-	w->params->node = to;
-	ASSERT_EQ(0, ask_range(w, 0, CMD_MBIND, 0, PAGES)) TH_LOG("mbind");
-	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 0), w->addr, 0,
+	ASSERT_EQ(0, cmd(w, 0, CREW_MBIND, 0, PAGES, to)) TH_LOG("mbind");
+	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 0), w->addr, 0,
 				    PAGES, to));
-	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 0));
 
-	w->params->node = node;
-	ASSERT_EQ(0, ask_range(w, 0, CMD_MBIND, PAGES / 4, 3 * PAGES / 4))
+	ASSERT_EQ(0, cmd(w, 0, CREW_MBIND, PAGES / 4, 3 * PAGES / 4, node))
 		TH_LOG("mbind");
-	EXPECT_EQ(3, vma_layout(pid_of(w, 0), lo, lo + PAGES * page_size(),
+	EXPECT_EQ(3, vma_layout(crew_pid(w->crew, 0), lo, lo + PAGES * psize(),
 				v, 4));
-	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 0), w->addr,
+	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 0), w->addr,
 				    PAGES / 4, 3 * PAGES / 4, node));
-	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 0), w->addr, 0,
+	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 0), w->addr, 0,
 				    PAGES / 4, to));
-	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 0));
 	check_log(_metadata, &self->health);
 }
 
@@ -560,6 +453,11 @@ TEST_F_TIMEOUT(migrate, lazy_pages_mbind_whole_then_part, 60)
  * moves only the pages a process maps alone; with MOVE_ALL the shared ones
  * move too and both processes see them at the new place. Then the parent
  * exits and the child's pages, in a VMA whose parent is gone, move again.
+ *
+ *   P0 [ A A ... A | A A ... A ]    pages 0..7 and 8..31
+ *   P1 [ 1 1 ... 1 | A A ... A ]    P1 wrote 0..7: its own copies
+ *   P0 MPOL_MF_MOVE: only P0's 0..7 move; P1 MOVE_ALL 8..31: the shared
+ *   ones move for both; P0 exits; P1's 0..31 move again, all its own
  */
 TEST_F_TIMEOUT(migrate, shared_pages_then_parent_exit, 60)
 {
@@ -568,38 +466,37 @@ TEST_F_TIMEOUT(migrate, shared_pages_then_parent_exit, 60)
 	struct mig_world *w = &self->w;
 	int node, to, i;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP));
-	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
-	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, PAGES / 4));
-	node = node_of(pid_of(w, 0), w->addr, PAGES - 1);
+	ASSERT_EQ(0, map_region(w, 0, SMALL_PAGES));
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cow_write(w, 1, 0, PAGES / 4));
+	node = node_of(crew_pid(w->crew, 0), w->addr, PAGES - 1);
 	ASSERT_LE(0, node);
 	to = other_node(self->nodes, node);
 
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, before));
-	EXPECT_LE(0, move_range(pid_of(w, 0), w->addr, 0, PAGES, to,
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, before));
+	EXPECT_LE(0, move_range(crew_pid(w->crew, 0), w->addr, 0, PAGES, to,
 				MPOL_MF_MOVE, status));
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, now));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, now));
 	for (i = 0; i < PAGES; i++) {
 		bool shared = i >= PAGES / 4;
 
 		EXPECT_EQ(!shared, now[i].exclusive) TH_LOG("page %d", i);
-		EXPECT_EQ(shared ? node : to, node_of(pid_of(w, 0), w->addr, i))
+		EXPECT_EQ(shared ? node : to, node_of(crew_pid(w->crew, 0), w->addr, i))
 			TH_LOG("page %d (shared %d) after MPOL_MF_MOVE", i,
 			       shared);
 	}
 
 	/* MOVE_ALL from the child: its own pages and the shared ones. */
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
-	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, PAGES / 4, PAGES, to,
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
+	ASSERT_EQ(0, move_range(crew_pid(w->crew, 1), w->addr, PAGES / 4, PAGES, to,
 				MPOL_MF_MOVE_ALL, status));
 	check_moved(_metadata, w, 1, PAGES / 4, PAGES, to, before, 1);
 
-	ASSERT_EQ(0, crew_send(w->crew, 0, CMD_EXIT));
-	ASSERT_EQ(0, crew_wait_exited(w->crew, 0, WAIT_MS));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
+	ASSERT_EQ(0, crew_exit(w->crew, 0));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_TRUE(before[i].exclusive) TH_LOG("page %d", i);
-	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, 0, PAGES, node,
+	ASSERT_EQ(0, move_range(crew_pid(w->crew, 1), w->addr, 0, PAGES, node,
 				MPOL_MF_MOVE, status));
 	check_moved(_metadata, w, 1, 0, PAGES, node, before, 0);
 	check_log(_metadata, &self->health);
@@ -611,6 +508,11 @@ TEST_F_TIMEOUT(migrate, shared_pages_then_parent_exit, 60)
  * cache (bit 61 set). The region is split by mprotect, forked, and the
  * child COWs part of the copies again; migrating the parent's copies
  * must move the child's shared ones with them.
+ *
+ *   P0 [ c c c c c c c c | f f f f f f f f | f f f f | f f f f ]
+ *        0..15 COW copies   16..23 page cache        24..31 read-only
+ *   P1 [ 1 1 1 1 c c c c | f ... ]   P1 copied 0..7 again
+ *   P0 MOVE_ALL 0..15: its own 0..7 move, the shared 8..15 move for both
  */
 TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
 {
@@ -619,37 +521,36 @@ TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
 	struct mig_world *w = &self->w;
 	int node, to, i;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_FILE));
-	ASSERT_EQ(0, ask_range(w, 0, CMD_WRITE, 0, PAGES / 2));
-	ASSERT_EQ(0, ask_range(w, 0, CMD_RDONLY, 3 * PAGES / 4, PAGES));
-	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
-	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, PAGES / 4));
+	ASSERT_EQ(0, map_region(w, 0, PRIVATE_FILE));
+	ASSERT_EQ(0, cow_write(w, 0, 0, PAGES / 2));
+	ASSERT_EQ(0, cmd(w, 0, CREW_MPROTECT, 3 * PAGES / 4, PAGES, PROT_READ));
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cow_write(w, 1, 0, PAGES / 4));
 
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, before));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, before));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_EQ(i >= PAGES / 2, before[i].file) TH_LOG("page %d", i);
-	node = node_of(pid_of(w, 0), w->addr, PAGES / 2 - 1);
+	node = node_of(crew_pid(w->crew, 0), w->addr, PAGES / 2 - 1);
 	ASSERT_LE(0, node);
 	to = other_node(self->nodes, node);
 
 	/* Parent: its own copies [0, 1/4) and the shared ones [1/4, 1/2). */
-	ASSERT_EQ(0, move_range(pid_of(w, 0), w->addr, 0, PAGES / 2, to,
+	ASSERT_EQ(0, move_range(crew_pid(w->crew, 0), w->addr, 0, PAGES / 2, to,
 				MPOL_MF_MOVE_ALL, status));
 	check_moved(_metadata, w, 0, 0, PAGES / 4, to, before, 0);
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, now));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, now));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
 	for (i = PAGES / 4; i < PAGES / 2; i++)
 		EXPECT_EQ(now[i].pfn, before[i].pfn) TH_LOG("page %d", i);
-	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 1), w->addr,
+	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 1), w->addr,
 				    PAGES / 4, PAGES / 2, to));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_EQ(i >= PAGES / 2, before[i].file) TH_LOG("page %d", i);
 
 	/* The parent exits; the child's copies move on their own. */
-	ASSERT_EQ(0, crew_send(w->crew, 0, CMD_EXIT));
-	ASSERT_EQ(0, crew_wait_exited(w->crew, 0, WAIT_MS));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, PAGES, before));
-	ASSERT_EQ(0, move_range(pid_of(w, 1), w->addr, 0, PAGES / 2, node,
+	ASSERT_EQ(0, crew_exit(w->crew, 0));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
+	ASSERT_EQ(0, move_range(crew_pid(w->crew, 1), w->addr, 0, PAGES / 2, node,
 				MPOL_MF_MOVE, status));
 	check_moved(_metadata, w, 1, 0, PAGES / 2, node, before, 0);
 	check_log(_metadata, &self->health);
@@ -662,23 +563,28 @@ TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
  * mapping, at its new address, too); the child's own copies go to swap
  * and come back. Bit 61 keeps telling copies (clear) from page cache
  * (set) wherever the VMA is.
+ *
+ *   P0 [ c ... c | f ... f ][ gap ][                   ]
+ *   P1 [                   ][ gap ][ 1 .. 1 c .. c | f ... f ]  moved
+ *   P0 MOVE_ALL 8..15: P1's shared copies move at their new address
+ *   P1 MADV_PAGEOUT: its own copies 0..7 go to swap, then read back
  */
 TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 {
 	static struct pagemap_entry mine[PAGES], theirs[PAGES];
 	static int status[PAGES];
 	struct mig_world *w = &self->w;
-	char *moved = moved_addr(w);
+	char *moved = w->addr + (size_t)(PAGES + 1) * psize();
 	int node, to, i, try, left;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_FILE));
-	ASSERT_EQ(0, ask_range(w, 0, CMD_WRITE, 0, PAGES / 2));
-	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
-	ASSERT_EQ(0, ask(w, 1, CMD_MOVE));
+	ASSERT_EQ(0, map_region(w, 0, PRIVATE_FILE));
+	ASSERT_EQ(0, cow_write(w, 0, 0, PAGES / 2));
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cmd_all(w, 1, CREW_MREMAP, PAGES + 1));
 	/* The child's own copies: [0, 1/4). */
-	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, PAGES / 4));
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, mine));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), moved, PAGES, theirs));
+	ASSERT_EQ(0, cow_write(w, 1, 0, PAGES / 4));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, mine));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), moved, PAGES, theirs));
 	for (i = 0; i < PAGES; i++) {
 		/* Shared copies [1/4, 1/2) and page cache: one PFN. */
 		bool shared = i >= PAGES / 4;
@@ -691,32 +597,32 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 	}
 
 	/* Migration from the parent reaches the moved mapping. */
-	node = node_of(pid_of(w, 0), w->addr, PAGES / 2 - 1);
+	node = node_of(crew_pid(w->crew, 0), w->addr, PAGES / 2 - 1);
 	ASSERT_LE(0, node);
 	to = other_node(self->nodes, node);
-	ASSERT_EQ(0, move_range(pid_of(w, 0), w->addr, PAGES / 4, PAGES / 2,
+	ASSERT_EQ(0, move_range(crew_pid(w->crew, 0), w->addr, PAGES / 4, PAGES / 2,
 				to, MPOL_MF_MOVE_ALL, status));
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, PAGES, mine));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), moved, PAGES, theirs));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, mine));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), moved, PAGES, theirs));
 	for (i = PAGES / 4; i < PAGES / 2; i++)
 		EXPECT_EQ(mine[i].pfn, theirs[i].pfn) TH_LOG("page %d", i);
-	EXPECT_EQ(0, count_off_node(_metadata, pid_of(w, 1), moved, PAGES / 4,
+	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 1), moved, PAGES / 4,
 				    PAGES / 2, to));
 
 	/* The child's own copies go out to swap and come back. */
 	if (swap_enabled()) {
 		for (try = 0, left = 1; try < 4 && left; try++) {
-			ASSERT_EQ(0, ask(w, 1, CMD_PAGEOUT));
-			ASSERT_EQ(0, read_entries_any(pid_of(w, 1), moved,
+			ASSERT_EQ(0, cmd_all(w, 1, CREW_MADVISE, MADV_PAGEOUT));
+			ASSERT_EQ(0, read_entries_any(crew_pid(w->crew, 1), moved,
 						      PAGES / 4, theirs));
 			for (left = 0, i = 0; i < PAGES / 4; i++)
 				left += !theirs[i].swapped;
 		}
 		EXPECT_EQ(0, left) TH_LOG("copies not swapped out");
 	}
-	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
-	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), moved, PAGES, theirs));
+	EXPECT_EQ(0, verify(w, 1));
+	EXPECT_EQ(0, verify(w, 0));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), moved, PAGES, theirs));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_EQ(i >= PAGES / 2, theirs[i].file) TH_LOG("page %d", i);
 	check_log(_metadata, &self->health);
@@ -733,13 +639,13 @@ FIXTURE(migrate_thp) {
 
 FIXTURE_SETUP(migrate_thp)
 {
-	unsigned long pmd_size;
+	unsigned long pmd_size = read_pmd_pagesize();
 	char mode[64];
 
-	if (read_ulong(THP_SYSFS "/hpage_pmd_size", &pmd_size) ||
+	if (!pmd_size ||
 	    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
 		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
-	self->thp_pages = pmd_size / page_size();
+	self->thp_pages = pmd_size / psize();
 	if (self->thp_pages > MAX_PAGES)
 		SKIP(return, "PMD size %lu needs more than %d pages", pmd_size,
 		     MAX_PAGES);
@@ -760,7 +666,7 @@ static long anon_huge_kb(struct mig_world *w, int m)
 	char path[64];
 	unsigned long kb;
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid_of(w, m));
+	snprintf(path, sizeof(path), "/proc/%d/smaps", crew_pid(w->crew, m));
 	if (smaps_field_kb(path, (unsigned long)w->addr, "AnonHugePages", &kb))
 		return -1;
 	return kb;
@@ -769,8 +675,8 @@ static long anon_huge_kb(struct mig_world *w, int m)
 /* Map the THP region in member 0; SKIP when no huge page was available. */
 static void map_thp(struct __test_metadata *_metadata, struct mig_world *w)
 {
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_THP));
-	if (anon_huge_kb(w, 0) * 1024 != (long)(w->nr_pages * page_size()))
+	ASSERT_EQ(0, map_region(w, 0, THP));
+	if (anon_huge_kb(w, 0) * 1024 != (long)(w->nr_pages * psize()))
 		SKIP(return, "no huge page could be allocated (fragmented memory)");
 }
 
@@ -781,9 +687,9 @@ static int is_one_thp(struct mig_world *w, int m, int first, int last)
 	__u64 flags;
 	int i;
 
-	if (read_entries(pid_of(w, m), w->addr, w->nr_pages, e) ||
+	if (read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, e) ||
 	    kpageflags_get(e[first].pfn, &flags) ||
-	    !(flags & BIT_ULL(KPF_BIT_THP)))
+	    !kpf_has(flags, KPF_THP))
 		return 0;
 	for (i = first; i < last; i++)
 		if (e[i].pfn != e[first].pfn + (i - first))
@@ -804,11 +710,11 @@ static void migrate_thp_region(struct __test_metadata *_metadata,
 	struct mig_world *w = &self->w;
 	int node, to, was_thp = is_one_thp(w, m, first, last);
 
-	node = node_of(pid_of(w, m), w->addr, first);
+	node = node_of(crew_pid(w->crew, m), w->addr, first);
 	ASSERT_LE(0, node);
 	to = other_node(self->nodes, node);
-	ASSERT_EQ(0, read_entries(pid_of(w, m), w->addr, w->nr_pages, before));
-	ASSERT_EQ(0, move_range(pid_of(w, m), w->addr, first, last, to,
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, before));
+	ASSERT_EQ(0, move_range(crew_pid(w->crew, m), w->addr, first, last, to,
 				MPOL_MF_MOVE_ALL, status)) TH_LOG("%m");
 	check_moved(_metadata, w, m, first, last, to, before, sharers);
 	/* The kernel may split a THP it cannot allocate on the target. */
@@ -825,7 +731,7 @@ TEST_F_TIMEOUT(migrate_thp, pmd_mapped, 60)
 	ASSERT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
 	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
 	if (is_one_thp(w, 0, 0, w->nr_pages))
-		EXPECT_EQ((long)(w->nr_pages * page_size() / 1024),
+		EXPECT_EQ((long)(w->nr_pages * psize() / 1024),
 			  anon_huge_kb(w, 0));
 	check_log(_metadata, &self->health);
 }
@@ -833,7 +739,7 @@ TEST_F_TIMEOUT(migrate_thp, pmd_mapped, 60)
 /*
  * mprotect of one subpage splits the VMA in three and the PMD into PTEs:
  * the large folio is now mapped by PTEs of three VMAs (three pieces of a
- * lazy VMA under the series), all of which the walk must find.
+ * lazy VMA under ANON_VMA_LAZY), all of which the walk must find.
  */
 TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
 {
@@ -842,9 +748,9 @@ TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
 	unsigned long lo = (unsigned long)w->addr;
 
 	map_thp(_metadata, w);
-	ASSERT_EQ(0, ask_range(w, 0, CMD_RDONLY, 100, 101));
-	EXPECT_EQ(3, vma_layout(pid_of(w, 0), lo,
-				lo + w->nr_pages * page_size(), v, 4));
+	ASSERT_EQ(0, cmd(w, 0, CREW_MPROTECT, 100, 101, PROT_READ));
+	EXPECT_EQ(3, vma_layout(crew_pid(w->crew, 0), lo,
+				lo + w->nr_pages * psize(), v, 4));
 	EXPECT_EQ(0, anon_huge_kb(w, 0));
 	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
 	check_log(_metadata, &self->health);
@@ -855,6 +761,10 @@ TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
  * split; it maps the rest by PTEs): migrating from the parent moves every
  * shared subpage for both; the child's own page stays its own. Then the
  * parent exits and the child's pages move through its inherited VMA.
+ *
+ *   P0 [ T T T T T T ... T ]   one THP, PMD-mapped
+ *   P1 [ T T T T T 1 ... T ]   COWed subpage 5: PTE-mapped, rest shared
+ *   P0 moves 6..511 for both; P0 exits; P1 moves all its 512 pages
  */
 TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
 {
@@ -863,44 +773,43 @@ TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
 	int n = w->nr_pages, cowed = 5;
 
 	map_thp(_metadata, w);
-	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
-	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, cowed, cowed + 1));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, n, theirs));
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cow_write(w, 1, cowed, cowed + 1));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
 	EXPECT_TRUE(theirs[cowed].exclusive);
 
 	/* Everything but the COWed subpage is shared; move those. */
 	migrate_thp_region(_metadata, self, 0, cowed + 1, n, 2);
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, n, mine));
-	ASSERT_EQ(0, read_entries(pid_of(w, 1), w->addr, n, theirs));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, mine));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
 	EXPECT_NE(mine[cowed].pfn, theirs[cowed].pfn);
 
-	ASSERT_EQ(0, crew_send(w->crew, 0, CMD_EXIT));
-	ASSERT_EQ(0, crew_wait_exited(w->crew, 0, WAIT_MS));
+	ASSERT_EQ(0, crew_exit(w->crew, 0));
 	migrate_thp_region(_metadata, self, 1, 0, n, 0);
 	check_log(_metadata, &self->health);
 }
 
 /*
  * MADV_COLLAPSE of small pages into a THP takes the VMA's anon_vma lock and
- * rewrites the folio's rmap; under the series the VMA may have none (lazy)
+ * rewrites the folio's rmap; under ANON_VMA_LAZY the VMA may have none (lazy)
  * or a borrowed one (inherited). Collapse, then migrate the new THP.
  * Returns 0, or a SKIP reason when the kernel cannot collapse at all.
  */
 static const char *collapse(struct __test_metadata *_metadata,
 			    struct mig_world *w, int m)
 {
-	int ret = ask(w, m, CMD_COLLAPSE), major = 0, minor = 0;
+	int ret = cmd_all(w, m, CREW_MADVISE, MADV_COLLAPSE), major = 0, minor = 0;
 	struct utsname u;
 
 	/* EINVAL is also "cannot collapse this": only old kernels SKIP. */
-	if (ret == EINVAL && !uname(&u) &&
+	if (ret == -EINVAL && !uname(&u) &&
 	    sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
 	    (major < 6 || (major == 6 && minor < 1)))
 		return "no MADV_COLLAPSE (kernel older than 6.1)";
 	/* EAGAIN/ENOMEM: no huge page free now, not a kernel bug. */
-	if (ret == EAGAIN || ret == ENOMEM)
+	if (ret == -EAGAIN || ret == -ENOMEM)
 		return "MADV_COLLAPSE found no huge page (fragmented memory)";
-	EXPECT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(ret));
+	EXPECT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(-ret));
 	return NULL;
 }
 
@@ -910,13 +819,13 @@ TEST_F_TIMEOUT(migrate_thp, collapse_lazy, 60)
 	struct mig_world *w = &self->w;
 	const char *why;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_SMALL));
+	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
 	why = collapse(_metadata, w, 0);
 	if (why)
 		SKIP(return, "%s", why);
 	EXPECT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
-	EXPECT_EQ((long)(w->nr_pages * page_size() / 1024), anon_huge_kb(w, 0));
-	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
+	EXPECT_EQ((long)(w->nr_pages * psize() / 1024), anon_huge_kb(w, 0));
+	EXPECT_EQ(0, verify(w, 0));
 	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
 	check_log(_metadata, &self->health);
 }
@@ -926,6 +835,9 @@ TEST_F_TIMEOUT(migrate_thp, collapse_lazy, 60)
  * VMA; the child COW-writes one page first, collapse needs a writable
  * PTE): the child gets a THP of its own, the parent keeps its small
  * pages, now exclusive; both migrate on their own afterwards.
+ *
+ *   P0 [ s s s ... s ]   small pages     P1 [ 1 s s ... s ]  after fork
+ *   P1 MADV_COLLAPSE:    P1 [ T T T ... T ]  P0 keeps [ s s ... s ]
  */
 TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
 {
@@ -934,21 +846,21 @@ TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
 	int n = w->nr_pages, i;
 	const char *why;
 
-	ASSERT_EQ(0, ask(w, 0, CMD_MMAP_SMALL));
-	ASSERT_EQ(0, ask(w, 0, CMD_FORK));
-	ASSERT_EQ(0, ask_range(w, 1, CMD_WRITE, 0, 1));
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, n, before));
+	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cow_write(w, 1, 0, 1));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, before));
 	why = collapse(_metadata, w, 1);
 	if (why)
 		SKIP(return, "%s", why);
 	EXPECT_TRUE(is_one_thp(w, 1, 0, n));
-	ASSERT_EQ(0, read_entries(pid_of(w, 0), w->addr, n, after));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, after));
 	for (i = 0; i < n; i++) {
 		EXPECT_EQ(before[i].pfn, after[i].pfn) TH_LOG("P0 page %d", i);
 		EXPECT_TRUE(after[i].exclusive) TH_LOG("P0 page %d", i);
 	}
-	EXPECT_EQ(0, ask(w, 0, CMD_VERIFY));
-	EXPECT_EQ(0, ask(w, 1, CMD_VERIFY));
+	EXPECT_EQ(0, verify(w, 0));
+	EXPECT_EQ(0, verify(w, 1));
 	migrate_thp_region(_metadata, self, 1, 0, n, 0);
 	migrate_thp_region(_metadata, self, 0, 0, n, 0);
 	check_log(_metadata, &self->health);
@@ -958,7 +870,8 @@ TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
 
 #define RACE_PAGES	64
 #define RACE_MS		3000
-#define RACE_DEADLINE_MS	(RACE_MS + 30000)
+#define RACE_WAIT_MS	30000	/* a sharer, the quiet phase */
+#define RACE_DEADLINE_MS	(RACE_MS + RACE_WAIT_MS)
 
 enum race_op { RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_EXIT };
 
@@ -1012,7 +925,7 @@ FIXTURE_SETUP(migrate_race)
 	if (numa_usable_nodes(self->nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	self->seed = test_seed();
-	self->base = reserve_range(RACE_PAGES * page_size());
+	self->base = reserve_range(RACE_PAGES * psize());
 	ASSERT_NE(NULL, self->base);
 	self->report = shared_area(sizeof(*self->report));
 	ASSERT_NE(NULL, self->report);
@@ -1034,13 +947,12 @@ FIXTURE_TEARDOWN(migrate_race)
 	while (now_ms() < deadline && waitpid(-1, &status, WNOHANG) >= 0)
 		usleep(1000);
 	if (self->base)
-		munmap(self->base, RACE_PAGES * page_size());
+		munmap(self->base, RACE_PAGES * psize());
 }
 
 static unsigned long next_rand(unsigned long *state)
 {
-	*state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
-	return *state >> 33;
+	return splitmix64((*state)++) >> 33;
 }
 
 /* The victim's own view of its pages. */
@@ -1058,7 +970,7 @@ static void victim_fill(struct victim_model *v, int first, int last,
 		v->tag[i].owner = owner;
 		v->tag[i].index = i;
 		v->tag[i].version++;
-		tag_fill(v->base + i * page_size(), page_size(), &v->tag[i]);
+		tag_fill(v->base + i * psize(), psize(), &v->tag[i]);
 	}
 }
 
@@ -1067,7 +979,7 @@ static int victim_verify(struct victim_model *v)
 	int i, bad = 0;
 
 	for (i = 0; i < RACE_PAGES; i++)
-		bad += !!tag_verify(v->base + i * page_size(), page_size(),
+		bad += !!tag_verify(v->base + i * psize(), psize(),
 				    &v->tag[i], NULL);
 	return bad;
 }
@@ -1087,8 +999,8 @@ static void victim_round(struct victim_model *v, enum race_op op,
 {
 	int first = next_rand(rnd) % RACE_PAGES;
 	int last = first + 1 + next_rand(rnd) % (RACE_PAGES - first);
-	size_t len = (last - first) * page_size();
-	char *at = v->base + first * page_size();
+	size_t len = (last - first) * psize();
+	char *at = v->base + first * psize();
 	int status;
 	pid_t pid;
 
@@ -1117,7 +1029,7 @@ static void victim_round(struct victim_model *v, enum race_op op,
 				_exit(0);
 			sharer(v, first, last);
 		}
-		if (reap_with_deadline(pid, WAIT_MS, &status) ||
+		if (reap_with_deadline(pid, RACE_WAIT_MS, &status) ||
 		    !WIFEXITED(status) || WEXITSTATUS(status))
 			r->child_failures++;
 		/* The victim writes too: its pages COW while shared. */
@@ -1140,7 +1052,7 @@ static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(3);
-	if (mmap(v.base, RACE_PAGES * page_size(), PROT_READ | PROT_WRITE,
+	if (mmap(v.base, RACE_PAGES * psize(), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != v.base)
 		_exit(2);
 	victim_fill(&v, 0, RACE_PAGES, 1);
@@ -1153,7 +1065,7 @@ static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
 	r->bad_pages += victim_verify(&v);
 	/* Once the migrator stopped, every page must move and stay intact. */
 	while (!__atomic_load_n(&r->migrator_done, __ATOMIC_ACQUIRE) &&
-	       now_ms() < end + WAIT_MS)
+	       now_ms() < end + RACE_WAIT_MS)
 		usleep(1000);
 	addrs_of(v.base, 0, RACE_PAGES, pages);
 	node = pages_node(0, pages, 1, status) ? -1 : status[0];
@@ -1199,18 +1111,6 @@ static __noreturn void migrator(FIXTURE_DATA(migrate_race) * self,
 	_exit(0);
 }
 
-/* "R (running)" style state of @pid, for a report on a stuck process. */
-static char proc_state(pid_t pid)
-{
-	char path[64], buf[512], *p;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_text(path, buf, sizeof(buf)) <= 0)
-		return '?';
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : '?';
-}
-
 /* Wait for @pid until @deadline; on timeout say in which state it hung. */
 static void reap_racer(struct __test_metadata *_metadata, pid_t *pid,
 		       const char *name, long long deadline)
@@ -1228,6 +1128,7 @@ static void reap_racer(struct __test_metadata *_metadata, pid_t *pid,
 	} while (ret == 0 && now_ms() < deadline);
 	finished = ret == *pid;
 	state = finished ? 0 : proc_state(*pid);
+	state = state ? state : '-';
 	EXPECT_TRUE(finished)
 		TH_LOG("%s (pid %d) did not finish in time; state %c%s", name,
 		       *pid, state, state == 'D' ? " (uninterruptible)" : "");

@@ -11,7 +11,8 @@
  * an rmap walker of its own: reading the idle bit of a page checks the
  * accessed bit in every mapping of it.
  *
- * reclaim: scenarios for the engine (rmap_util.h) with "pageout" steps,
+ * reclaim: scenarios for the engine (scenario.h, scenario_test.h) with
+ * their expected outcome once built, and "pageout" steps,
  * which fail unless every page the member maps alone was swapped out:
  * pageout then swap-in by read (the checkpoint reads every page) and by
  * write, pageout then fork (both fault the swap-cache folio back), pageout
@@ -22,8 +23,8 @@
  *
  * page_idle: set every page idle, touch some through one mapping (of a
  * lazy VMA, of a parent after fork, of a child: it reads and verifies
- * them), read the bits back: the
- * touched ones must be busy, the others still idle. Needs
+ * them), read the bits back: the touched ones must be busy, the others
+ * still idle. The processes are a crew (crew.h). Needs
  * /sys/kernel/mm/page_idle (runs in vmtest.sh).
  */
 #include <errno.h>
@@ -35,129 +36,123 @@
 #include <sys/mman.h>
 
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "scenario_test.h"
 
 FIXTURE(reclaim) {
-	struct scenario *sc;
-	struct khealth health;
+	struct scenario_fixture s;
 };
 
-/* @program for the engine; the members exit in @exit_order. */
+/* @program, its members' exit order, its outcome once built. */
 FIXTURE_VARIANT(reclaim) {
 	const char *program;
 	int exit_order[3];
+	const char *expect;
+	/* Where it depends on merge policy: when VMAs merge (sc_policy()). */
+	const char *expect_if_merged;
 };
 
 /* Never forked: swap-in by read at the checkpoint, or by write. */
 FIXTURE_VARIANT_ADD(reclaim, lazy_swapin_by_read) {
 	.program = "0: mmap0 pageout0",
+	.expect = "P0 R0 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, lazy_swapin_by_write) {
 	.program = "0: mmap0 pageout0 write0",
+	.expect = "P0 R0 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, lazy_split_then_pageout) {
 	.program = "0: mmap0 ro0:4-8 pageout0 write0",
+	.expect = "P0 R0 AAAA|AAAA|AAAA rw,r-,rw",
 };
 
 /* Swapped out, then forked: both fault the same swap-cache folio back. */
 FIXTURE_VARIANT_ADD(reclaim, pageout_then_fork_parent_first) {
 	.program = "0: mmap0 pageout0 fork1 | 1: write0:0-6",
 	.exit_order = { 0, 1 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBBBBAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, pageout_then_fork_child_first) {
 	.program = "0: mmap0 pageout0 fork1 write0:6-12 | 1: write0:0-3",
 	.exit_order = { 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBAAAABBBAA rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, pageout_part_then_fork_chain) {
 	.program = "0: mmap0 pageout0:0-6 fork1 | 1: fork2 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 AAAAAAAAAAAA rw\n"
+		  "P2 R0 BBBABBABBABA rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, pageout_unmap_part_then_fork) {
 	.program = "0: mmap0 pageout0 unmap0:4-8 fork1 | 1: write0",
 	.exit_order = { 0, 1 },
+	.expect = "P0 R0 AAAA....AAAA rw,rw\n"
+		  "P1 R0 BBBB....AABA rw,rw",
 };
 
 /* After fork and COW: each process's own copies go out and come back. */
 FIXTURE_VARIANT_ADD(reclaim, upgraded_and_inherited_after_cow) {
 	.program = "0: mmap0 fork1 write0 pageout0 | 1: write0 pageout0",
 	.exit_order = { 0, 1 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBBBBABABBA rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, child_pageout_after_parent_cow) {
 	.program = "0: mmap0 fork1 write0 | 1: fork2 pageout0 | 2: write0:0-4",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 ABBAABABABAA rw\n"
+		  "P2 R0 BCCAABABABAA rw",
 };
 
 /* mremap moves swap entries: swap-in at the new address. */
 FIXTURE_VARIANT_ADD(reclaim, pageout_then_move) {
 	.program = "0: mmap0 pageout0 move0:4-8>5",
+	.expect = "P0 R0 AAAA....AAAA rw,rw\n"
+		  "P0 R5 ....AAAA.... rw",
 };
 
 FIXTURE_VARIANT_ADD(reclaim, pageout_fork_child_moves) {
 	.program = "0: mmap0 pageout0 fork1 | 1: move0>5 write5:0-6",
 	.exit_order = { 0, 1 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R5 BABAAAAAAAAA rw",
 };
 
 FIXTURE_SETUP(reclaim)
 {
-	const char *missing = page_oracles_missing();
-	char err[256];
-
-	report_environment_once();
-	if (missing)
-		SKIP(return, "%s", missing);
-	if (!swap_enabled())
-		SKIP(return, "needs swap for MADV_PAGEOUT");
-	/* Every folio reaches the LRU of the CPU that pages it out. */
-	ASSERT_EQ(0, pin_to_this_cpu());
-	self->sc = sc_from_program(variant->program, err, sizeof(err));
-	ASSERT_NE(NULL, self->sc) TH_LOG("%s", err);
-	ASSERT_EQ(0, khealth_begin(&self->health, "reclaim"));
+	scenario_setup(_metadata, &self->s, variant->program, variant->expect,
+		       variant->expect_if_merged, true, "reclaim");
 }
 
 FIXTURE_TEARDOWN(reclaim)
 {
-	sc_destroy(self->sc);
-}
-
-static void run_reclaim(struct __test_metadata *_metadata,
-			FIXTURE_DATA(reclaim) * self, const int *exit_order,
-			enum sc_walk walk, const int *nodes)
-{
-	char report[2048];
-	int bad;
-
-	bad = sc_run(self->sc, exit_order, walk, nodes, report, sizeof(report));
-	ASSERT_LE(0, bad) TH_LOG("%s", report);
-	EXPECT_EQ(0, bad);
-	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
-		TH_LOG("kernel log / taint:\n%s", report);
+	sc_destroy(self->s.sc);
 }
 
 TEST_F_TIMEOUT(reclaim, exits, 60)
 {
-	run_reclaim(_metadata, self, variant->exit_order, SC_NO_WALK, NULL);
+	scenario_test_run(_metadata, &self->s, variant->exit_order, SC_NO_WALK);
 }
 
 TEST_F_TIMEOUT(reclaim, migrate_walks, 90)
 {
-	int nodes[2];
-
-	if (numa_usable_nodes(nodes, 2) < 2)
-		SKIP(return, "needs 2 NUMA nodes with memory for migration");
-	run_reclaim(_metadata, self, variant->exit_order, SC_MIGRATE_WALK,
-		    nodes);
+	scenario_test_run(_metadata, &self->s, variant->exit_order,
+			  SC_MIGRATE_WALK);
 }
 
 TEST_F_TIMEOUT(reclaim, pageout_walks, 90)
 {
-	run_reclaim(_metadata, self, variant->exit_order, SC_PAGEOUT_WALK,
-		    NULL);
+	scenario_test_run(_metadata, &self->s, variant->exit_order,
+			  SC_PAGEOUT_WALK);
 }
 
 /* ---- page_idle ---------------------------------------------------------- */
@@ -166,13 +161,6 @@ TEST_F_TIMEOUT(reclaim, pageout_walks, 90)
 #define NUMA_BALANCING	"/proc/sys/kernel/numa_balancing"
 #define IDLE_PAGES	16
 #define IDLE_WAIT_MS	30000
-
-#define CMD_MMAP	'M'	/* map and fill the pages (a lazy VMA) */
-#define CMD_TOUCH	'T'	/* read the even pages */
-#define CMD_COLD	'C'	/* MADV_COLD: drain this CPU's LRU batch */
-#define CMD_MERGEABLE	'K'
-#define CMD_FORK	'F'
-#define CMD_EXIT	'X'
 
 FIXTURE(page_idle) {
 	struct crew *crew;
@@ -209,71 +197,23 @@ FIXTURE_VARIANT_ADD(page_idle, ksm_touched_by_other) {
 	.toucher = 1,
 };
 
-static __noreturn void idle_member(struct crew *c, char *base, int m)
+/* One crew command on the pages of member @m. */
+static int idle_cmd(struct crew *c, int m, int op, long arg)
 {
-	size_t len = IDLE_PAGES * page_size();
-	struct page_tag tag = { .owner = 0 };	/* P0 wrote them */
-	int cmd, ret, i;
-	pid_t pid;
-
-	for (;;) {
-		cmd = crew_next(c, m, 2 * IDLE_WAIT_MS);
-		ret = 0;
-		switch (cmd) {
-		case CMD_MMAP:
-			if (mmap(base, len, PROT_READ | PROT_WRITE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
-				 0) != base) {
-				ret = errno;
-				break;
-			}
-			/* Small pages: idle bits are per page, not per folio. */
-			madvise(base, len, MADV_NOHUGEPAGE);
-			for (i = 0; i < IDLE_PAGES; i++) {
-				tag.index = i;
-				tag_fill(base + i * page_size(), page_size(), &tag);
-			}
-			break;
-		case CMD_TOUCH:
-			/*
-			 * Clearing the accessed bit does not flush the TLB: a
-			 * cached translation would not set it again. Changing
-			 * the protection flushes, so the reads walk the page
-			 * table and set the bit.
-			 */
-			if (mprotect(base, len, PROT_READ) ||
-			    mprotect(base, len, PROT_READ | PROT_WRITE))
-				ret = errno;
-			for (i = 0; i < IDLE_PAGES; i += 2) {
-				tag.index = i;
-				ret += !!tag_verify(base + i * page_size(),
-						    page_size(), &tag, NULL);
-			}
-			break;
-		case CMD_COLD:
-			ret = madvise(base, len, MADV_COLD) ? errno : 0;
-			break;
-		case CMD_MERGEABLE:
-			ret = madvise(base, len, MADV_MERGEABLE) ? errno : 0;
-			break;
-		case CMD_FORK:
-			pid = crew_fork(c, m + 1);
-			if (pid == 0)
-				idle_member(c, base, m + 1);
-			ret = pid < 0 ? -pid : 0;
-			break;
-		case CMD_EXIT:
-			_exit(0);
-		default:
-			_exit(3);
-		}
-		crew_reply(c, m, ret);
-	}
+	return crew_do(c, m, op, 0, 0, IDLE_PAGES, arg);
 }
 
-static int idle_ask(struct crew *c, int m, char cmd)
+/*
+ * Member @m maps the pages (a lazy VMA) and writes them; small pages:
+ * idle bits are per page, not per folio.
+ */
+static int idle_map(struct crew *c, int m)
 {
-	return crew_ask(c, m, cmd, IDLE_WAIT_MS);
+	int ret = idle_cmd(c, m, CREW_MMAP, 0);
+
+	if (!ret)
+		ret = idle_cmd(c, m, CREW_MADVISE, MADV_NOHUGEPAGE);
+	return ret ? ret : idle_cmd(c, m, CREW_FILL, 0);
 }
 
 FIXTURE_SETUP(page_idle)
@@ -291,15 +231,14 @@ FIXTURE_SETUP(page_idle)
 	if (!access(NUMA_BALANCING, F_OK))
 		ASSERT_EQ(0, knob_set(NUMA_BALANCING, "0"));
 	ASSERT_EQ(0, pin_to_this_cpu());
-	self->base = reserve_range(IDLE_PAGES * page_size());
+	self->base = reserve_range(IDLE_PAGES * psize());
 	ASSERT_NE(NULL, self->base);
 	self->crew = crew_create(3);
 	ASSERT_NE(NULL, self->crew);
-	pid = crew_fork(self->crew, 0);
-	if (pid == 0)
-		idle_member(self->crew, self->base, 0);
+	ASSERT_EQ(0, crew_add_region(self->crew, self->base, IDLE_PAGES, true));
+	pid = crew_start(self->crew, 0);
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_MMAP));
+	ASSERT_EQ(0, idle_map(self->crew, 0));
 	ASSERT_EQ(0, khealth_begin(&self->health, "page_idle"));
 }
 
@@ -310,7 +249,7 @@ FIXTURE_TEARDOWN(page_idle)
 	if (self->bitmap >= 0)
 		close(self->bitmap);
 	if (self->base)
-		munmap(self->base, IDLE_PAGES * page_size());
+		munmap(self->base, IDLE_PAGES * psize());
 }
 
 /*
@@ -344,8 +283,8 @@ static int idle_pfns(FIXTURE_DATA(page_idle) * self, __u64 *pfn)
 	int i;
 
 	for (i = 0; i < IDLE_PAGES; i++) {
-		if (pagemap_get(self->crew->shared->pids[0],
-				(unsigned long)self->base + i * page_size(), &e) ||
+		if (pagemap_get(crew_pid(self->crew, 0),
+				(unsigned long)self->base + i * psize(), &e) ||
 		    !e.present || !e.pfn)
 			return -1;
 		pfn[i] = e.pfn;
@@ -385,7 +324,8 @@ static int idle_round(struct __test_metadata *_metadata,
 			return 1;
 		}
 	}
-	ASSERT_EQ(0, idle_ask(self->crew, toucher, CMD_TOUCH));
+	/* The toucher reads (and verifies) the even pages. */
+	ASSERT_EQ(0, idle_cmd(self->crew, toucher, CREW_TOUCH, 0));
 	for (i = 0; i < IDLE_PAGES; i++)
 		if (!unreadable[i])
 			ASSERT_EQ(0, idle_bit(self->bitmap, pfn[i], false,
@@ -408,20 +348,18 @@ static void ksm_merge_members(struct __test_metadata *_metadata,
 
 	if (!ksm_available())
 		SKIP(return, "no KSM (CONFIG_KSM, /sys/kernel/mm/ksm)");
-	pid = crew_fork(self->crew, 1);
-	if (pid == 0)
-		idle_member(self->crew, self->base, 1);
+	pid = crew_start(self->crew, 1);
 	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, idle_ask(self->crew, 1, CMD_MMAP));
+	ASSERT_EQ(0, idle_map(self->crew, 1));
 	ASSERT_EQ(0, ksm_start_fast());
-	ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_MERGEABLE));
-	ASSERT_EQ(0, idle_ask(self->crew, 1, CMD_MERGEABLE));
+	ASSERT_EQ(0, idle_cmd(self->crew, 0, CREW_MADVISE, MADV_MERGEABLE));
+	ASSERT_EQ(0, idle_cmd(self->crew, 1, CREW_MADVISE, MADV_MERGEABLE));
 	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
 	while (now_ms() < deadline &&
 	       (smaps_field_kb(path, (unsigned long)self->base, "KSM", &kb) ||
-		kb < IDLE_PAGES * page_size() / 1024))
+		kb < IDLE_PAGES * psize() / 1024))
 		usleep(10000);
-	ASSERT_EQ(IDLE_PAGES * page_size() / 1024, kb)
+	ASSERT_EQ(IDLE_PAGES * psize() / 1024, kb)
 		TH_LOG("not merged within %d ms", IDLE_WAIT_MS);
 	/* ksmd would look at the pages too: stop it, they stay merged. */
 	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
@@ -434,7 +372,7 @@ TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 	char report[2048];
 
 	if (variant->fork)
-		ASSERT_EQ(0, idle_ask(self->crew, 0, CMD_FORK));
+		ASSERT_EQ(0, crew_do(self->crew, 0, CREW_FORK, 0, 0, 0, 1));
 	if (variant->ksm)
 		ksm_merge_members(_metadata, self);
 	for (try = 0; try < 5 && moved; try++) {
@@ -445,8 +383,10 @@ TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 		 * second one drains that.
 		 */
 		for (i = 0; i < 1 + (variant->fork || variant->ksm); i++) {
-			ASSERT_EQ(0, idle_ask(self->crew, i, CMD_COLD));
-			ASSERT_EQ(0, idle_ask(self->crew, i, CMD_COLD));
+			ASSERT_EQ(0, idle_cmd(self->crew, i, CREW_MADVISE,
+					      MADV_COLD));
+			ASSERT_EQ(0, idle_cmd(self->crew, i, CREW_MADVISE,
+					      MADV_COLD));
 		}
 		moved = idle_round(_metadata, self, variant->toucher, idle,
 				   unreadable);

@@ -46,15 +46,25 @@ ksft_pass=0
 ksft_fail=1
 ksft_skip=4
 
-# Kernel log lines that mean the kernel itself is unhappy (the same list as
-# klog_line_is_bad() in rmap_util.c). WARN() and lockdep start the message
-# with "WARNING:"; boot notes like "Spectre V2 : WARNING: ..." do not.
-kernel_bad='(^|\] )WARNING:|BUG:|kernel BUG|KASAN|UBSAN|\[ cut here \]|Bad page|Bad rss-counter|general protection fault|Unable to handle kernel|Oops|list_add corruption|list_del corruption|page_table_check|VM_BUG_ON|refcount_t:|INFO: task|self-detected stall|detected stalls on CPUs|soft lockup|hard LOCKUP|Kernel panic'
-
 me=${0##*/}
 script_dir=$(cd "$(dirname "$0")" && pwd) || exit $ksft_fail
 categories=${AVL_CATEGORIES-$categories_builtin}
 bin_dir=${AVL_BIN_DIR:-$script_dir}
+
+# Kernel log lines that mean the kernel itself is unhappy: the tests' own
+# list (klog_patterns.h, installed beside this script) as one grep -E
+# pattern for dmesg lines ("[ time] message"), in $kernel_bad.
+klog_patterns() {
+	kernel_bad=
+	sed -n -e 's/^KLOG_AT_START("\(.*\)")$/S \1/p' \
+	       -e 's/^KLOG_ANYWHERE("\(.*\)")$/A \1/p' "$1" |
+		sed 's/[][\.*^$()+?{}|]/\\&/g' > "$tmp/klog_patterns"
+	while read -r where text; do
+		[ "$where" = S ] && text="(^|\\] )$text"
+		kernel_bad="${kernel_bad:+$kernel_bad|}$text"
+	done < "$tmp/klog_patterns"
+	[ -n "$kernel_bad" ]
+}
 
 usage() {
 	cat <<EOF
@@ -199,6 +209,11 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/avl_run.XXXXXX") || {
 	echo "$me: cannot create a temporary directory" >&2
 	exit $ksft_fail
 }
+if ! klog_patterns "$script_dir/klog_patterns.h"; then
+	echo "$me: no kernel-log patterns in $script_dir/klog_patterns.h" >&2
+	rm -rf "$tmp"
+	exit $ksft_fail
+fi
 
 # ---- knobs -----------------------------------------------------------------
 
@@ -402,8 +417,10 @@ tainted() {
 	cat /proc/sys/kernel/tainted 2>/dev/null || echo unknown
 }
 
-# Wait for child $1, killing it after $2 seconds; false if it was killed.
-wait_bounded() {
+# Kill process $1 once it has run $2 seconds: its process group and it
+# with TERM, then KILL $3 seconds later (at once for 0). In the
+# background; its pid in $watchdog.
+watch_process() {
 	(
 		i=0
 		while [ $i -lt "$2" ]; do
@@ -411,9 +428,19 @@ wait_bounded() {
 			kill -0 "$1" 2>/dev/null || exit 0
 			i=$((i + 1))
 		done
-		kill -KILL "$1" 2>/dev/null
+		if [ "$3" -gt 0 ]; then
+			kill -TERM -"$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null
+			sleep "$3"
+		fi
+		kill -KILL -"$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null
 	) > /dev/null 2>&1 9>&- &
-	wb_pid=$!
+	watchdog=$!
+}
+
+# Wait for child $1, killing it after $2 seconds; false if it was killed.
+wait_bounded() {
+	watch_process "$1" "$2" 0
+	wb_pid=$watchdog
 	wait "$1"
 	wb_rc=$?
 	kill -KILL "$wb_pid" 2>/dev/null
@@ -482,20 +509,8 @@ run_binary() {
 	$launcher "$path" < /dev/null > "$fifo" 2>&1 9>&- &
 	test_pid=$!
 	if [ $use_timeout = 0 ] && [ "$timeout_s" -gt 0 ]; then
-		(
-			i=0
-			while [ $i -lt "$timeout_s" ]; do
-				sleep 1
-				kill -0 "$test_pid" 2>/dev/null || exit 0
-				i=$((i + 1))
-			done
-			kill -TERM -"$test_pid" 2>/dev/null ||
-				kill -TERM "$test_pid" 2>/dev/null
-			sleep 10
-			kill -KILL -"$test_pid" 2>/dev/null ||
-				kill -KILL "$test_pid" 2>/dev/null
-		) > /dev/null 2>&1 9>&- &
-		watchdog_pid=$!
+		watch_process "$test_pid" "$timeout_s" 10
+		watchdog_pid=$watchdog
 	fi
 	wait "$test_pid"
 	rc=$?

@@ -5,30 +5,32 @@
  * shared, in a child that inherited it, and in a parent that still shares
  * it with a child.
  *
- * The reviewers' main doubt about ANON_VMA_LAZY: "VMAs change by merge and
- * split even before they are shared, and rmap needs an object that survives
- * both". Under the series a lazy folio points at a root VMA, kept alive by
- * a reference count; a split piece still points at the object of the VMA
- * it came from, even after that piece is unmapped, and finds its address
- * as vm_start - vm_pgoff of it. A split of an inherited (PARENT-typed) VMA
- * in a child promotes it to a regular anon_vma.
+ * A VMA changes by split and merge before it is ever shared. Without
+ * ANON_VMA_LAZY every piece keeps the anon_vma of the VMA it came from;
+ * under it a lazy folio points at a root VMA, kept alive by a reference
+ * count, and finds its address in a piece as vm_start - vm_pgoff of that
+ * root, also after the piece that holds the root object is unmapped; a
+ * split of an inherited (ANON_VMA_TREE_PARENT) VMA in a child promotes it
+ * to a regular anon_vma. Either way every page must stay reachable from
+ * every process that maps it.
  *
- * Every scenario is a program for the scenario engine (rmap_util.h), a
- * 12-page region split e.g. by mprotect of its middle third:
+ * Every scenario is a program for the scenario engine (scenario.h) on
+ * 12-page regions, with its expected outcome once built written out in
+ * the engine's literal form (scenario_test.h): e.g. mprotect of the middle
+ * third of a faulted region, then a write of a pseudo-random half of its
+ * writable pages,
  *
- *   0: mmap0 ro0:4-8 unmap0:4-8 write0
+ *   .program = "0: mmap0 ro0:4-8 write0",
+ *   .expect = "P0 R0 AAAA|AAAA|AAAA rw,r-,rw",
  *
- *   [ rw 0-3 ][ r- 4-7 ][ rw 8-11 ]  ->  [ rw 0-3 ]          [ rw 8-11 ]
- *
- * After the scenario is built and after every exit, the engine checks
- * contents in every process, PFN identity among the processes mapping
- * each copy, bit 56, kpagecount, KPF_ANON/KPF_KSM, smaps (Rss, Shared,
- * Private, Locked, Pss) and the exact VMA layout of the region. Each
- * scenario runs three times: with no walk (runs everywhere), with a
- * migration of every page of every process at every checkpoint (needs two
- * NUMA nodes), and with MADV_PAGEOUT in every process at every checkpoint
- * (needs swap): both make the kernel walk rmap from the folio, which must
- * reach every mapping of it.
+ * three VMAs, every page P0's own; in a fork chain the letters say which
+ * processes share a physical page. After the scenario is built and after
+ * every exit, the engine checks contents in every process, PFN identity
+ * among the processes mapping each copy, bit 56, kpagecount,
+ * KPF_ANON/KPF_KSM, smaps (Rss, Shared, Private, Locked, Pss) and the
+ * exact VMA layout of the region; migrate_walks and pageout_walks make the
+ * kernel walk rmap from every folio first, which must reach every mapping
+ * of it.
  *
  * split_misc: split/re-merge churn (thousands of mprotect cycles, slab
  * counts back at baseline) and stack growth of a MAP_GROWSDOWN VMA below
@@ -43,67 +45,83 @@
 #include <sys/mman.h>
 #include <sys/wait.h>
 
+#include <linux/kernel-page-flags.h>
+
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "scenario_test.h"
 
 FIXTURE(split) {
-	struct scenario *sc;
-	struct khealth health;
+	struct scenario_fixture s;
 };
 
-/* @program for the engine; the members exit in @exit_order. */
+/* @program, its members' exit order, its outcome once built. */
 FIXTURE_VARIANT(split) {
 	const char *program;
 	int exit_order[3];
+	const char *expect;
+	/* Where it depends on merge policy: when VMAs merge (sc_policy()). */
+	const char *expect_if_merged;
 };
 
-/* Never forked: the VMA is lazy under the series. */
+/* Never forked: a lazy VMA under ANON_VMA_LAZY. */
 FIXTURE_VARIANT_ADD(split, mprotect_left) {
 	.program = "0: mmap0 ro0:0-4 write0",
+	.expect = "P0 R0 AAAA|AAAAAAAA r-,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, mprotect_middle) {
 	.program = "0: mmap0 ro0:4-8 write0",
+	.expect = "P0 R0 AAAA|AAAA|AAAA rw,r-,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, mprotect_right) {
 	.program = "0: mmap0 ro0:8-12 write0",
+	.expect = "P0 R0 AAAAAAAA|AAAA rw,r-",
 };
 
 FIXTURE_VARIANT_ADD(split, mprotect_and_back) {
 	.program = "0: mmap0 ro0:4-8 write0 rw0:4-8 write0",
+	.expect = "P0 R0 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, munmap_middle) {
 	.program = "0: mmap0 unmap0:4-8 write0",
+	.expect = "P0 R0 AAAA....AAAA rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, dontneed_middle) {
 	.program = "0: mmap0 dontneed0:4-8 write0:0-6",
+	.expect = "P0 R0 AAAA0A00AAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, free_middle) {
 	.program = "0: mmap0 free0:4-8",
+	.expect = "P0 R0 AAAAaaaaAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, free_then_write) {
 	.program = "0: mmap0 free0:4-8 write0",
+	.expect = "P0 R0 AAAAaAaAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, cold_middle) {
 	.program = "0: mmap0 cold0:4-8 write0",
+	.expect = "P0 R0 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, mlock_middle) {
 	.program = "0: mmap0 mlock0:4-8 write0",
+	.expect = "P0 R0 AAAA|AAAA|AAAA rw,rwL,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, mlock_and_unlock) {
 	.program = "0: mmap0 mlock0:4-8 write0 munlock0:4-8",
+	.expect = "P0 R0 AAAAAAAAAAAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, dontfork_part) {
 	.program = "0: mmap0 dontfork0:0-4 write0",
+	.expect = "P0 R0 AAAA|AAAAAAAA rwD,rw",
 };
 
 /*
@@ -113,26 +131,32 @@ FIXTURE_VARIANT_ADD(split, dontfork_part) {
  */
 FIXTURE_VARIANT_ADD(split, unmap_first_piece) {
 	.program = "0: mmap0 ro0:4-8 unmap0:0-4 write0",
+	.expect = "P0 R0 ....AAAA|AAAA r-,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, unmap_middle_piece) {
 	.program = "0: mmap0 ro0:4-8 unmap0:4-8 write0",
+	.expect = "P0 R0 AAAA....AAAA rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, unmap_last_piece) {
 	.program = "0: mmap0 ro0:4-8 unmap0:8-12 write0",
+	.expect = "P0 R0 AAAA|AAAA.... rw,r-",
 };
 
 FIXTURE_VARIANT_ADD(split, keep_first_piece) {
 	.program = "0: mmap0 ro0:4-8 unmap0:4-12 write0",
+	.expect = "P0 R0 AAAA........ rw",
 };
 
 FIXTURE_VARIANT_ADD(split, keep_middle_piece) {
 	.program = "0: mmap0 ro0:4-8 unmap0:0-4 unmap0:8-12",
+	.expect = "P0 R0 ....AAAA.... r-",
 };
 
 FIXTURE_VARIANT_ADD(split, keep_last_piece) {
 	.program = "0: mmap0 ro0:4-8 unmap0:0-8 write0",
+	.expect = "P0 R0 ........AAAA rw",
 };
 
 /*
@@ -142,167 +166,203 @@ FIXTURE_VARIANT_ADD(split, keep_last_piece) {
 FIXTURE_VARIANT_ADD(split, child_mprotect_root_first) {
 	.program = "0: mmap0 fork1 | 1: write0 ro0:4-8 fork2 | 2: write0",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBB|BBAB|AABA rw,r-,rw\n"
+		  "P2 R0 CCCB|BBAB|BACA rw,r-,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_mprotect_middle_first) {
 	.program = "0: mmap0 fork1 | 1: write0 ro0:4-8 fork2 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBB|BBAB|AABA rw,r-,rw\n"
+		  "P2 R0 CCCB|BBAB|BACA rw,r-,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_mprotect_leaf_first) {
 	.program = "0: mmap0 fork1 | 1: write0 ro0:4-8 fork2 | 2: write0",
 	.exit_order = { 2, 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBB|BBAB|AABA rw,r-,rw\n"
+		  "P2 R0 CCCB|BBAB|BACA rw,r-,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_munmap_root_first) {
 	.program = "0: mmap0 fork1 | 1: unmap0:4-8 write0 fork2 | 2: write0",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BABB....BAAA rw,rw\n"
+		  "P2 R0 CBCB....CABA rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_munmap_leaf_first) {
 	.program = "0: mmap0 fork1 | 1: unmap0:0-4 write0 fork2 | 2: write0",
 	.exit_order = { 2, 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 ....AAAABAAA rw\n"
+		  "P2 R0 ....BBABCABA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_dontneed_middle_first) {
 	.program = "0: mmap0 fork1 | 1: dontneed0:4-8 write0 fork2 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BABB0000BAAA rw\n"
+		  "P2 R0 CBCBBB0BCABA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_mlock_leaf_first) {
 	.program = "0: mmap0 fork1 | 1: mlock0:4-8 write0 fork2 | 2: write0",
 	.exit_order = { 2, 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BABB|BBBB|BAAA rw,rwL,rw\n"
+		  "P2 R0 CBCB|CCBC|CABA rw,rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_dontfork_root_first) {
 	.program = "0: mmap0 fork1 | 1: write0 dontfork0:0-4 fork2 | 2: write0",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBB|BBABAABA rwD,rw\n"
+		  "P2 R0 ....CCACBACA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_mprotect_and_back_middle_first) {
 	.program = "0: mmap0 fork1 | 1: ro0:4-8 write0 rw0:4-8 fork2 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BABBAAAABAAA rw\n"
+		  "P2 R0 CBCBBBABCABA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_munmap_middle_first) {
 	.program = "0: mmap0 fork1 | 1: unmap0:8-12 write0 fork2 | 2: write0",
 	.exit_order = { 1, 2, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BABBAAAA.... rw\n"
+		  "P2 R0 CBCBBBAB.... rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_dontneed_root_first) {
 	.program = "0: mmap0 fork1 | 1: dontneed0:0-4 write0 fork2 | 2: write0",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 B0BBAAAABAAA rw\n"
+		  "P2 R0 CBCBBBABCABA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_dontneed_leaf_first) {
 	.program = "0: mmap0 fork1 | 1: dontneed0:8-12 fork2 | 2: write0",
 	.exit_order = { 2, 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 AAAAAAAA0000 rw\n"
+		  "P2 R0 BBBABBABB0B0 rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_mlock_root_first) {
 	.program = "0: mmap0 fork1 | 1: mlock0:0-4 fork2 | 2: write0",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBB|AAAAAAAA rwL,rw\n"
+		  "P2 R0 CCCB|BBABBABA rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_mlock_middle_first) {
 	.program = "0: mmap0 fork1 | 1: write0 mlock0:4-8 fork2 munlock0:4-8 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBBBBBBAABA rw\n"
+		  "P2 R0 CCCB|CCBC|BACA rw,rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_dontfork_middle_first) {
 	.program = "0: mmap0 fork1 | 1: dontfork0:4-8 write0 fork2 | 2: write0",
 	.exit_order = { 1, 0, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BABB|AAAA|BAAA rw,rwD,rw\n"
+		  "P2 R0 CBCB....CABA rw,rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_dontfork_leaf_first) {
 	.program = "0: mmap0 fork1 | 1: dontfork0:8-12 fork2 | 2: write0",
 	.exit_order = { 2, 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 AAAAAAAA|AAAA rw,rwD\n"
+		  "P2 R0 BBBABBAB.... rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_cold_root_first) {
 	.program = "0: mmap0 fork1 | 1: write0 cold0:4-8 fork2 | 2: write0",
 	.exit_order = { 0, 1, 2 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 BBBBBBABAABA rw\n"
+		  "P2 R0 CCCBCCACBACA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, child_cold_leaf_first) {
 	.program = "0: mmap0 fork1 | 1: cold0 fork2 | 2: cold0:0-6 write0",
 	.exit_order = { 2, 1, 0 },
+	.expect = "P0 R0 AAAAAAAAAAAA rw\n"
+		  "P1 R0 AAAAAAAAAAAA rw\n"
+		  "P2 R0 ABBABAABAAAB rw",
 };
 
 /* In the parent after fork, while the child still shares the pages. */
 FIXTURE_VARIANT_ADD(split, parent_mprotect_after_fork) {
 	.program = "0: mmap0 fork1 ro0:4-8 write0 | 1: write0:8-12",
 	.exit_order = { 0, 1 },
+	.expect = "P0 R0 AAAA|AAAA|AAAA rw,r-,rw\n"
+		  "P1 R0 ABBAAAAABBBA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, parent_munmap_after_fork) {
 	.program = "0: mmap0 fork1 unmap0:0-4 write0:8-12 | 1: write0:4-8",
 	.exit_order = { 1, 0 },
+	.expect = "P0 R0 ....AAAAAAAA rw\n"
+		  "P1 R0 AAAABBABBBAA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, parent_mlock_after_fork) {
 	.program = "0: mmap0 fork1 mlock0:4-8 | 1: write0",
 	.exit_order = { 0, 1 },
+	.expect = "P0 R0 AAAA|AAAA|AAAA rw,rwL,rw\n"
+		  "P1 R0 BBBBBBBBAABA rw",
 };
 
 FIXTURE_VARIANT_ADD(split, parent_split_then_fork_again) {
 	.program = "0: mmap0 fork1 ro0:4-8 fork2 | 1: write0 | 2: write0:0-4",
 	.exit_order = { 0, 2, 1 },
+	.expect = "P0 R0 AAAA|AAAA|AAAA rw,r-,rw\n"
+		  "P1 R0 BBBBBBABAABA rw\n"
+		  "P2 R0 CCCA|AAAA|AAAA rw,r-,rw",
 };
 
 FIXTURE_SETUP(split)
 {
-	const char *missing = page_oracles_missing();
-	char err[256];
-
-	report_environment_once();
-	if (missing)
-		SKIP(return, "%s", missing);
-
-	self->sc = sc_from_program(variant->program, err, sizeof(err));
-	ASSERT_NE(NULL, self->sc) TH_LOG("%s", err);
-	ASSERT_EQ(0, khealth_begin(&self->health, "split"));
+	scenario_setup(_metadata, &self->s, variant->program, variant->expect,
+		       variant->expect_if_merged, false, "split");
 }
 
 FIXTURE_TEARDOWN(split)
 {
-	sc_destroy(self->sc);
-}
-
-static void run_split(struct __test_metadata *_metadata,
-		      FIXTURE_DATA(split) * self, const int *exit_order,
-		      enum sc_walk walk, const int *nodes)
-{
-	char report[2048];
-	int bad;
-
-	bad = sc_run(self->sc, exit_order, walk, nodes, report, sizeof(report));
-	ASSERT_LE(0, bad) TH_LOG("%s", report);
-	EXPECT_EQ(0, bad);
-	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
-		TH_LOG("kernel log / taint:\n%s", report);
+	sc_destroy(self->s.sc);
 }
 
 TEST_F_TIMEOUT(split, exits, 60)
 {
-	run_split(_metadata, self, variant->exit_order, SC_NO_WALK, NULL);
+	scenario_test_run(_metadata, &self->s, variant->exit_order, SC_NO_WALK);
 }
 
 TEST_F_TIMEOUT(split, migrate_walks, 90)
 {
-	int nodes[2];
-
-	if (numa_usable_nodes(nodes, 2) < 2)
-		SKIP(return, "needs 2 NUMA nodes with memory for migration");
-	run_split(_metadata, self, variant->exit_order, SC_MIGRATE_WALK, nodes);
+	scenario_test_run(_metadata, &self->s, variant->exit_order,
+			  SC_MIGRATE_WALK);
 }
 
 TEST_F_TIMEOUT(split, pageout_walks, 90)
 {
-	if (!swap_enabled())
-		SKIP(return, "needs swap for MADV_PAGEOUT");
-	ASSERT_EQ(0, pin_to_this_cpu());
-	run_split(_metadata, self, variant->exit_order, SC_PAGEOUT_WALK, NULL);
+	scenario_test_run(_metadata, &self->s, variant->exit_order,
+			  SC_PAGEOUT_WALK);
 }
 
 /* ---- split_misc -------------------------------------------------------- */
@@ -319,7 +379,7 @@ static void fill_region(char *p, int pages)
 	for (i = 0; i < pages; i++) {
 		struct page_tag tag = { .owner = 7, .index = i };
 
-		tag_fill(p + i * page_size(), page_size(), &tag);
+		tag_fill(p + i * psize(), psize(), &tag);
 	}
 }
 
@@ -332,16 +392,16 @@ static int check_churned(char *p, int pages, int mappers)
 	__u64 count;
 
 	n = vma_layout(0, (unsigned long)p,
-		       (unsigned long)p + pages * page_size(), vma, 4);
+		       (unsigned long)p + pages * psize(), vma, 4);
 	if (n != 1 || vma[0].start != (unsigned long)p ||
-	    vma[0].end != (unsigned long)p + pages * page_size())
+	    vma[0].end != (unsigned long)p + pages * psize())
 		bad++;
 	for (i = 0; i < pages; i++) {
 		struct page_tag tag = { .owner = 7, .index = i };
-		char *page = p + i * page_size();
+		char *page = p + i * psize();
 		bool want_exclusive = mappers == 1;
 
-		if (tag_verify(page, page_size(), &tag, NULL) ||
+		if (tag_verify(page, psize(), &tag, NULL) ||
 		    pagemap_get(0, (unsigned long)page, &e) || !e.pfn ||
 		    e.exclusive != want_exclusive ||
 		    kpagecount_get(e.pfn, &count) || count != (__u64)mappers)
@@ -353,8 +413,8 @@ static int check_churned(char *p, int pages, int mappers)
 /* mprotect the middle third away and back, many times; 0 or -errno. */
 static int churn(char *p, int *cycles)
 {
-	char *mid = p + CHURN_PAGES / 3 * page_size();
-	size_t len = CHURN_PAGES / 3 * page_size();
+	char *mid = p + CHURN_PAGES / 3 * psize();
+	size_t len = CHURN_PAGES / 3 * psize();
 	long long deadline = now_ms() + CHURN_BUDGET_MS;
 
 	for (*cycles = 0; *cycles < CHURN_CYCLES && now_ms() < deadline;
@@ -378,11 +438,11 @@ FIXTURE_SETUP(split_misc)
 	report_environment_once();
 	if (missing)
 		SKIP(return, "%s", missing);
-	self->region = mmap(NULL, CHURN_PAGES * page_size(),
+	self->region = mmap(NULL, CHURN_PAGES * psize(),
 			    PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->region);
-	madvise(self->region, CHURN_PAGES * page_size(), MADV_NOHUGEPAGE);
+	madvise(self->region, CHURN_PAGES * psize(), MADV_NOHUGEPAGE);
 	fill_region(self->region, CHURN_PAGES);
 	ASSERT_EQ(0, khealth_begin(&self->health, "split_misc"));
 }
@@ -390,7 +450,7 @@ FIXTURE_SETUP(split_misc)
 FIXTURE_TEARDOWN(split_misc)
 {
 	if (self->region && self->region != MAP_FAILED)
-		munmap(self->region, CHURN_PAGES * page_size());
+		munmap(self->region, CHURN_PAGES * psize());
 }
 
 /*
@@ -419,8 +479,9 @@ TEST_F_TIMEOUT(split_misc, remerge_churn_lazy, 60)
 }
 
 /*
- * The same in a child, on the VMA it inherited (PARENT-typed under the
- * series: its first split promotes it), while the parent shares the pages.
+ * The same in a child, on the VMA it inherited (PARENT-typed under
+ * ANON_VMA_LAZY: its first split promotes it), while the parent shares
+ * the pages.
  */
 TEST_F_TIMEOUT(split_misc, remerge_churn_inherited, 60)
 {
@@ -479,8 +540,8 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 	area = reserve_range(STACK_AREA);
 	ASSERT_NE(NULL, area);
 	ASSERT_EQ(0, munmap(area, STACK_AREA));
-	top = area + STACK_AREA - STACK_PAGES * page_size();
-	ASSERT_EQ(top, mmap(top, STACK_PAGES * page_size(),
+	top = area + STACK_AREA - STACK_PAGES * psize();
+	ASSERT_EQ(top, mmap(top, STACK_PAGES * psize(),
 			    PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
 			    MAP_FIXED_NOREPLACE, -1, 0));
@@ -490,11 +551,11 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 
 	/* Page k counts down from the top: k = 0 is the highest. */
 	for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
-		char *p = area + STACK_AREA - (k + 1) * page_size();
+		char *p = area + STACK_AREA - (k + 1) * psize();
 		struct page_tag tag = { .owner = 9, .index = k };
 
 		pages[k] = p;
-		tag_fill(p, page_size(), &tag);	/* grows the stack */
+		tag_fill(p, psize(), &tag);	/* grows the stack */
 		if (k < STACK_PAGES - 1)
 			continue;
 		step = k + 1;
@@ -511,7 +572,7 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 			}
 		}
 		if (pageout) {
-			if (madvise(p, step * page_size(), MADV_PAGEOUT))
+			if (madvise(p, step * psize(), MADV_PAGEOUT))
 				bad++;
 			for (i = 0; i < step; i++)
 				if (pagemap_get(0, (unsigned long)pages[i], &e) ||
@@ -521,14 +582,14 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 		for (i = 0; i < step; i++) {
 			struct page_tag want = { .owner = 9, .index = i };
 
-			if (tag_verify(pages[i], page_size(), &want, NULL))
+			if (tag_verify(pages[i], psize(), &want, NULL))
 				bad++;
 		}
 	}
 	EXPECT_EQ(0, bad);
 
 	lo = (unsigned long)area + STACK_AREA -
-	     (STACK_PAGES + GROW_PAGES) * page_size();
+	     (STACK_PAGES + GROW_PAGES) * psize();
 	EXPECT_EQ(1, vma_layout(0, (unsigned long)area,
 				(unsigned long)area + STACK_AREA, vma, 4));
 	EXPECT_EQ(lo, vma[0].start);
@@ -541,7 +602,7 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 			TH_LOG("stack page %d: present %d exclusive %d", k,
 			       e.present, e.exclusive);
 	}
-	munmap((void *)lo, (STACK_PAGES + GROW_PAGES) * page_size());
+	munmap((void *)lo, (STACK_PAGES + GROW_PAGES) * psize());
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
@@ -595,17 +656,17 @@ TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
 	ASSERT_EQ(0, pthread_create(&thread, NULL, stack_walker_main, &w));
 	for (round = 0; round < 20; round++) {
 		ASSERT_EQ(0, munmap(area, STACK_AREA));
-		top = area + STACK_AREA - STACK_PAGES * page_size();
-		ASSERT_EQ(top, mmap(top, STACK_PAGES * page_size(),
+		top = area + STACK_AREA - STACK_PAGES * psize();
+		ASSERT_EQ(top, mmap(top, STACK_PAGES * psize(),
 				    PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN |
 				    MAP_FIXED_NOREPLACE, -1, 0));
 		for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
-			char *p = area + STACK_AREA - (k + 1) * page_size();
+			char *p = area + STACK_AREA - (k + 1) * psize();
 			struct page_tag tag = { .owner = 9, .index = k };
 
 			w.pages[k] = p;
-			tag_fill(p, page_size(), &tag);
+			tag_fill(p, psize(), &tag);
 			__atomic_store_n(&w.published, k + 1, __ATOMIC_RELEASE);
 			usleep(500);
 		}
@@ -614,7 +675,7 @@ TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
 		for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
 			struct page_tag tag = { .owner = 9, .index = k };
 
-			EXPECT_EQ(0, tag_verify(w.pages[k], page_size(), &tag,
+			EXPECT_EQ(0, tag_verify(w.pages[k], psize(), &tag,
 						NULL)) TH_LOG("round %d page %d", round, k);
 			ASSERT_EQ(0, pagemap_get(0, (unsigned long)w.pages[k], &e));
 			EXPECT_TRUE(e.present && e.exclusive &&

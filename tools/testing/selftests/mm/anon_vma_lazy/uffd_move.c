@@ -35,21 +35,21 @@
 #include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
-#include "rmap_util.h"
+#include "crew.h"
+#include "env.h"
+#include "khealth.h"
 
 #define UPAGES		16
 #define SRC		0		/* region offsets in pages */
 #define DST		(2 * UPAGES)	/* a gap: the regions never merge */
 #define RESERVED	(3 * UPAGES)
-#define WAIT_MS		30000
 
 FIXTURE(uffd_move) {
 	int uffd;
 	char *base;
 	int nodes[2];
 	bool numa, swap;
-	pid_t child;
-	int child_pipe;
+	struct crew *sharer;	/* a child that shares what is mapped */
 	__u64 pfn[UPAGES];
 	struct page_tag tag[UPAGES];
 	struct khealth health;
@@ -78,7 +78,7 @@ FIXTURE_VARIANT_ADD(uffd_move, upgraded_to_lazy) {
 
 static char *page_of(FIXTURE_DATA(uffd_move) * self, int region, int i)
 {
-	return self->base + (size_t)(region + i) * page_size();
+	return self->base + (size_t)(region + i) * psize();
 }
 
 /* A userfaultfd with UFFD_FEATURE_MOVE, or a reason why not. */
@@ -104,20 +104,20 @@ static int map_region(FIXTURE_DATA(uffd_move) * self, int region, int fill)
 {
 	struct uffdio_register reg = {
 		.range = { .start = (unsigned long)page_of(self, region, 0),
-			   .len = UPAGES * page_size() },
+			   .len = UPAGES * psize() },
 		.mode = UFFDIO_REGISTER_MODE_MISSING,
 	};
 	char *p = page_of(self, region, 0);
 	int i;
 
-	if (mmap(p, UPAGES * page_size(), PROT_READ | PROT_WRITE,
+	if (mmap(p, UPAGES * psize(), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
 		return -errno;
 	/* Small folios: UFFDIO_MOVE would split large ones first. */
-	madvise(p, UPAGES * page_size(), MADV_NOHUGEPAGE);
+	madvise(p, UPAGES * psize(), MADV_NOHUGEPAGE);
 	for (i = 0; i < fill; i++) {
 		self->tag[i] = (struct page_tag){ .owner = region, .index = i };
-		tag_fill(page_of(self, region, i), page_size(), &self->tag[i]);
+		tag_fill(page_of(self, region, i), psize(), &self->tag[i]);
 	}
 	return ioctl(self->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
 }
@@ -125,25 +125,13 @@ static int map_region(FIXTURE_DATA(uffd_move) * self, int region, int fill)
 /* A child that shares everything mapped so far until the test ends. */
 static int fork_sharer(FIXTURE_DATA(uffd_move) * self)
 {
-	int fds[2];
-	char c;
+	pid_t pid;
 
-	if (pipe(fds))
-		return -errno;
-	self->child = fork();
-	if (self->child < 0)
-		return -errno;
-	if (self->child == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		close(fds[1]);
-		/* Returns when the test closes its end (or dies). */
-		while (read(fds[0], &c, 1) < 0 && errno == EINTR)
-			;
-		_exit(0);
-	}
-	close(fds[0]);
-	self->child_pipe = fds[1];
-	return 0;
+	self->sharer = crew_create(1);
+	if (!self->sharer)
+		return -ENOMEM;
+	pid = crew_start(self->sharer, 0);
+	return pid < 0 ? pid : 0;
 }
 
 FIXTURE_SETUP(uffd_move)
@@ -152,7 +140,6 @@ FIXTURE_SETUP(uffd_move)
 
 	report_environment_once();
 	self->uffd = -1;
-	self->child_pipe = -1;
 	if (why)
 		SKIP(return, "%s", why);
 	why = open_uffd(&self->uffd);
@@ -163,23 +150,18 @@ FIXTURE_SETUP(uffd_move)
 	self->swap = swap_enabled();
 	/* MADV_PAGEOUT drains only this CPU's LRU batch. */
 	ASSERT_EQ(0, pin_to_this_cpu());
-	self->base = reserve_range(RESERVED * page_size());
+	self->base = reserve_range(RESERVED * psize());
 	ASSERT_NE(NULL, self->base);
 	ASSERT_EQ(0, khealth_begin(&self->health, "uffd_move"));
 }
 
 FIXTURE_TEARDOWN(uffd_move)
 {
-	int status;
-
-	if (self->child_pipe >= 0)
-		close(self->child_pipe);
-	if (self->child > 0)
-		reap_with_deadline(self->child, WAIT_MS, &status);
+	crew_destroy(self->sharer);
 	if (self->uffd >= 0)
 		close(self->uffd);
 	if (self->base)
-		munmap(self->base, RESERVED * page_size());
+		munmap(self->base, RESERVED * psize());
 }
 
 /*
@@ -197,7 +179,7 @@ static void check_at(struct __test_metadata *_metadata,
 
 	for (i = 1; i < UPAGES; i++) {
 		/* Read first: a swapped-out page comes back in. */
-		EXPECT_EQ(0, tag_verify(page_of(self, region, i), page_size(),
+		EXPECT_EQ(0, tag_verify(page_of(self, region, i), psize(),
 					&self->tag[i], NULL))
 			TH_LOG("%s: page %d contents", when, i);
 		ASSERT_EQ(0, pagemap_get(0, (unsigned long)page_of(self, region, i),
@@ -226,7 +208,7 @@ static void move(struct __test_metadata *_metadata,
 	struct uffdio_move mv = {
 		.dst = (unsigned long)page_of(self, to, 1),
 		.src = (unsigned long)page_of(self, from, 1),
-		.len = (UPAGES - 1) * page_size(),
+		.len = (UPAGES - 1) * psize(),
 	};
 
 	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_MOVE, &mv))
@@ -264,7 +246,7 @@ static void walk(struct __test_metadata *_metadata,
 	}
 	if (self->swap) {
 		for (try = 0, left = 1; try < 4 && left; try++) {
-			ASSERT_EQ(0, madvise(pages[0], (UPAGES - 1) * page_size(),
+			ASSERT_EQ(0, madvise(pages[0], (UPAGES - 1) * psize(),
 					     MADV_PAGEOUT));
 			for (left = 0, i = 0; i < UPAGES - 1; i++) {
 				ASSERT_EQ(0, pagemap_get(0, (unsigned long)pages[i],
@@ -278,6 +260,15 @@ static void walk(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * Pages 1..15 move between the source and the destination region and back
+ * (page 0 of each stays: the destination's page 0 is what a fork shares
+ * in lazy_to_upgraded):
+ *
+ *   SRC [ 0 1 2 ... 15 ]   DST [ 0 . . ... . ]     faulted, registered
+ *   UFFDIO_MOVE:  SRC [ 0 . . ... . ]   DST [ 0 1 2 ... 15 ]   same PFNs
+ *   walk DST (migrate, pageout); move back; move again; unmap SRC; walk
+ */
 TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
 {
 	char report[2048];
@@ -294,7 +285,7 @@ TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
 		ASSERT_EQ(0, fork_sharer(self));
 		/* COW: our copies are exclusive again, movable. */
 		for (i = 0; i < UPAGES; i++)
-			tag_fill(page_of(self, SRC, i), page_size(),
+			tag_fill(page_of(self, SRC, i), psize(),
 				 &self->tag[i]);
 		ASSERT_EQ(0, map_region(self, DST, 0));
 	} else {
@@ -315,7 +306,7 @@ TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
 	move(_metadata, self, SRC, DST);
 	check_at(_metadata, self, DST, SRC, true, "moved again");
 	/* The source VMA goes: the folios now live in the destination only. */
-	ASSERT_EQ(0, munmap(page_of(self, SRC, 0), UPAGES * page_size()));
+	ASSERT_EQ(0, munmap(page_of(self, SRC, 0), UPAGES * psize()));
 	walk(_metadata, self, DST, "walked after the source was unmapped");
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);

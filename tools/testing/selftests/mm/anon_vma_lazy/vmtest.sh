@@ -547,6 +547,7 @@ make_initramfs() {
 		[ "$mode" = exec ] || [ $interactive -eq 1 ] ||
 		die $EXIT_HOST "no $SUITE_DIR/run_vmtests.sh"
 	[ -f "$SUITE_DIR/settings" ] && cp "$SUITE_DIR/settings" "$root/avl/"
+	cp "$SUITE_DIR/klog_patterns.h" "$root/avl/"
 	cp "$SUITE_DIR/config" "$root/avl/config"
 	# Every executable ELF file of the binary directory is a test binary.
 	for f in "$bin_dir"/*; do
