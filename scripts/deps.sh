@@ -6,15 +6,16 @@
 # Installs only what is missing; does nothing when everything is present.
 #
 # Usage: scripts/deps.sh [--vm]
-#   --vm   also the packages for vmtest.sh (QEMU, busybox, kernel build)
-#          and for make check (gnuplot for the benchmark's plot)
+#   --vm   also the packages for vmtest.sh (QEMU, busybox, kernel build,
+#          python3 and lcov for --coverage reports) and for make check
+#          (gnuplot for the benchmark's plot)
 
 set -eu
 
 pkgs="make gcc clang libc6-dev linux-source-6.12 xz-utils perl rsync
       libnuma-dev procps util-linux kmod patch coreutils"
 vm_pkgs="qemu-system-x86 busybox-static cpio gzip flex bison bc libelf-dev
-	 libssl-dev gnuplot-nox"
+	 libssl-dev gnuplot-nox python3 lcov"
 
 [ "${1:-}" = "--vm" ] && pkgs="$pkgs $vm_pkgs"
 

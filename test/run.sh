@@ -18,6 +18,11 @@
 #   stress                   anon_vma_stress replays, finds an injected model
 #                            bug and shrinks it (test/stress_checks.sh)
 #   suite-vm                 the whole suite (-d too) in QEMU, default kernel
+#   coverage                 vmtest.sh --coverage on the fork category (GCOV
+#                            kernel, cached): anon_vma_fork() is reported
+#                            executed, collect_procs_anon() (memory failure)
+#                            never entered, and --coverage-diff finds the
+#                            line mutant 07 changes executed
 #   inverted                 every test fails with its central assertion
 #                            inverted (test/inverted/), on the host and in QEMU
 #   mutation-smoke           scripts/mutation.sh on one mutant (fork without
@@ -121,6 +126,26 @@ mutation_smoke() {
 		grep -q '"result": "killed"' "$work/mutation.json"
 }
 
+# The coverage machinery measures what runs: a function the fork category
+# must enter is executed, one it cannot reach is not, and a mutant's line
+# in copy_present_ptes() ran.
+coverage_smoke() {
+	cache=${AVL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/anon_vma_lazy}
+	"$sel/vmtest.sh" \
+		--coverage-diff "$top/test/mutants/07_fork_no_wrprotect.patch" \
+		-- -t fork > "$work/coverage.ktap" 2> "$work/coverage.err" || {
+		tail -n 20 "$work/coverage.err"
+		return 1
+	}
+	rep=$cache/coverage/latest
+	cat "$rep/summary.txt" "$rep/diff.txt"
+	grep -qE '^  rmap.c +anon_vma_fork +[1-9][0-9]* / +[0-9]+ ' \
+		"$rep/summary.txt" &&
+	grep -qE '^  memory-failure.c +collect_procs_anon +0 / +[1-9][0-9]* .*never entered' \
+		"$rep/summary.txt" &&
+	grep -qx '1 of 1 changed lines executed' "$rep/diff.txt"
+}
+
 # The guest is thrown away: the destructive category runs there too.
 suite_vm() {
 	"$sel/vmtest.sh" -- -a -d
@@ -139,6 +164,7 @@ step bench sh "$top/test/bench_checks.sh"
 step stress sh "$top/test/stress_checks.sh"
 if [ "${AVL_CHECK_VM:-1}" != 0 ]; then
 	step suite-vm suite_vm
+	step coverage coverage_smoke
 	step inverted sh "$top/test/inverted_checks.sh" --vm
 	step mutation-smoke mutation_smoke
 else

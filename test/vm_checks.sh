@@ -87,7 +87,8 @@ head -c 4096 /dev/zero > "$tmp/zero-kernel"
 rc=$?
 ok=0
 [ $rc -eq 0 ] || ok=1
-for w in '-k, --kernel' '-K, --ksrc' '--kasan' '-m, --memory' '-c, --cpus' \
+for w in '-k, --kernel' '-K, --ksrc' '--kasan' '--coverage ' '--coverage-diff' \
+	 '-m, --memory' '-c, --cpus' \
 	 '-n, --nodes' '-p, --append' '-t, --timeout' '-i, --interactive' \
 	 '-l, --log' '^  124 ' '^  125 ' '^  2 ' '^  4 '; do
 	grep -qe "$w" "$tmp/out" || { echo "# -h lacks '$w'"; ok=1; }
@@ -116,6 +117,12 @@ expect_early 2 'run_vmtests.sh rejects' \
 	-- -- -t no_such_category
 expect_early 2 'kernel source not found' \
 	"-K of a missing tree: exit 2" -- -K /nonexistent/linux
+expect_early 2 'does not apply to -k' \
+	"--coverage with -k (a kernel without .gcno files): exit 2" \
+	-- --coverage -k "$tmp/text-kernel"
+expect_early 2 'cannot read /nonexistent.patch' \
+	"--coverage-diff of a missing patch: exit 2" \
+	-- --coverage-diff /nonexistent.patch
 
 if [ $boot -eq 1 ]; then
 	log=$tmp/guest.log

@@ -14,6 +14,8 @@
 #   ttyS0  kernel console (and the interactive shell)  -> log file
 #   ttyS1  runner stdout (KTAP) and an exit-code marker -> stdout
 #   ttyS2  runner stderr and guest-side checks         -> stderr
+# and with --coverage a fourth brings the counters home:
+#   ttyS3  the .gcda files of the run, tar.gz, base64  -> the report
 
 set -u -o pipefail
 
@@ -53,6 +55,9 @@ accel=${AVL_ACCEL:-auto}
 jobs=$(nproc 2>/dev/null || echo 2)
 build_only=0
 guest_cmd=
+coverage=0
+coverage_diff=
+kernel_src=
 runner_args=()
 
 usage() {
@@ -75,6 +80,15 @@ Kernel (one of):
                         cached by a hash of the whole configuration input, so
                         only the first run builds (about 5 minutes)
       --kasan           build the KASAN variant of the kernel (with -K or default)
+      --coverage        build a GCOV variant (with -K or default) that counts
+                        the lines of the mm files in coverage-focus.txt; the
+                        counters are reset right before the suite starts and
+                        turned into a report after it (below)
+      --coverage-diff PATCH
+                        --coverage, and for every executable line PATCH (a
+                        unified diff, e.g. "git diff v6.12.." of a series or
+                        a kernel mutant) adds or changes in an instrumented
+                        file: whether it ran
   -j, --jobs N          make -j for kernel and test builds (default: $jobs)
   -b, --build-only      build the kernel and the tests, print the bzImage path,
                         do not boot
@@ -114,6 +128,10 @@ Cache (\$AVL_CACHE, default ~/.cache/anon_vma_lazy):
   selftests-static-N/   the statically linked test binaries (make O=), one
                         directory per source tree
   logs/                 guest kernel logs, latest.log is the newest
+  coverage/<time>/      a --coverage report: summary.txt (per file and per
+                        focus function), diff.txt (--coverage-diff), gcov/
+                        (gcov's JSON), coverage.info (lcov), html/ (with
+                        genhtml); coverage/latest points at the newest
 
 The guest kernel command line always has console=ttyS0 panic=-1 oops=panic
 (and QEMU runs with -no-reboot), so an Oops ends the VM at once; WARN does
@@ -151,6 +169,9 @@ parse_args() {
 		-k|--kernel) need_arg "$1" $#; kernel=$2; shift 2 ;;
 		-K|--ksrc) need_arg "$1" $#; ksrc=$2; shift 2 ;;
 		--kasan) kasan=1; shift ;;
+		--coverage) coverage=1; shift ;;
+		--coverage-diff) need_arg "$1" $#; coverage=1
+			coverage_diff=$2; shift 2 ;;
 		-j|--jobs) need_arg "$1" $#; jobs=$2; shift 2 ;;
 		-b|--build-only) build_only=1; shift ;;
 		-m|--memory) need_arg "$1" $#; mem=$2; shift 2 ;;
@@ -198,6 +219,12 @@ parse_args() {
 		usage_error "-k and -K exclude each other"
 	[ -z "$kernel" ] || [ $kasan -eq 0 ] ||
 		usage_error "--kasan builds a kernel; it does not apply to -k"
+	[ -z "$kernel" ] || [ $coverage -eq 0 ] ||
+		usage_error "--coverage builds a kernel; it does not apply to -k"
+	[ -z "$coverage_diff" ] || [ -r "$coverage_diff" ] ||
+		usage_error "--coverage-diff: cannot read $coverage_diff"
+	[ $coverage -eq 0 ] || [ $interactive -eq 0 ] ||
+		usage_error "--coverage and -i exclude each other"
 	[ $interactive -eq 0 ] || [ -z "$guest_cmd" ] ||
 		usage_error "-i and -x exclude each other"
 }
@@ -285,6 +312,34 @@ CONFIG_PAGE_TABLE_CHECK_ENFORCED=y
 EOF
 }
 
+# GCOV for the mm files of the focus list only: the kernel runs at nearly
+# full speed. The files are named to make on its command line, so that a
+# tree given with -K is never edited.
+gcov_fragment() {
+	cat <<'EOF'
+CONFIG_GCOV_KERNEL=y
+CONFIG_DEBUG_FS=y
+EOF
+}
+
+# The object stems of the focus list ("rmap vma mremap ...").
+coverage_stems() {
+	sed -n 's/^\([a-z_-]*\)\.c:.*/\1/p' "$SUITE_DIR/coverage-focus.txt"
+}
+
+# make's GCOV_PROFILE_<stem>.o per stem, y in mm/ only. A stem names
+# every object of that name in the tree (userfaultfd.o: fs/ and mm/;
+# memory.o: arch/x86/boot/, which cannot link the gcov runtime, and mm/):
+# the value is expanded where the object is built, with $(obj) its
+# directory.
+gcov_make_args() {
+	local s
+	for s in $(coverage_stems); do
+		# shellcheck disable=SC2016 # make expands it, not the shell
+		printf 'GCOV_PROFILE_%s.o=$(if $(filter mm,$(obj)),y)\n' "$s"
+	done
+}
+
 kasan_fragment() {
 	cat <<'EOF'
 CONFIG_KASAN=y
@@ -335,15 +390,21 @@ build_kernel() {
 
 	mkdir -p "$AVL_CACHE" || die $EXIT_HOST "cannot create $AVL_CACHE"
 	frag=$(mktemp "$AVL_CACHE/fragment.XXXXXX")
+	local gcov_args=()
+	[ $coverage -eq 0 ] || mapfile -t gcov_args < <(gcov_make_args)
 	{
 		guest_fragment
 		grep -E '^CONFIG_[A-Za-z0-9_]+=' "$SUITE_DIR/config"
 		[ $kasan -eq 0 ] || kasan_fragment
+		[ $coverage -eq 0 ] || gcov_fragment
 	} > "$frag"
-	hash=$( { cat "$frag"; echo "$srcid"; gcc --version | head -n1; } |
+	# The instrumented files are part of what the build is.
+	hash=$( { cat "$frag"; echo "$srcid"; gcc --version | head -n1;
+		  [ $coverage -eq 0 ] || echo "${gcov_args[*]}"; } |
 		sha256sum | cut -c1-16)
 	kdir=$AVL_CACHE/kernel-$hash
 	kernel=$kdir/arch/x86/boot/bzImage
+	kernel_src=$src
 
 	mkdir -p "$kdir"
 	exec 9>"$kdir/.lock"
@@ -351,18 +412,18 @@ build_kernel() {
 	if [ $always_make -eq 0 ] && [ -f "$kernel" ] &&
 	   [ "$(cat "$kdir/.avl-built" 2>/dev/null)" = "$hash" ]; then
 		rm -f "$frag"
-		say "kernel: cached $kernel ($kver$([ $kasan -eq 1 ] && echo ", KASAN"))"
+		say "kernel: cached $kernel ($kver$([ $kasan -eq 1 ] && echo ", KASAN")$([ $coverage -eq 1 ] && echo ", GCOV"))"
 		exec 9>&-
 		return
 	fi
 	mv "$frag" "$kdir/avl.fragment"
 	echo "$srcid" > "$kdir/avl.source"
-	say "kernel: building $kver$([ $kasan -eq 1 ] && echo " with KASAN") from $src in $kdir (log: $kdir/build.log)"
+	say "kernel: building $kver$([ $kasan -eq 1 ] && echo " with KASAN")$([ $coverage -eq 1 ] && echo " with GCOV") from $src in $kdir (log: $kdir/build.log)"
 	local t0=$SECONDS
 	rm -f "$kdir/.avl-built"
 	if ! { make -C "$src" O="$kdir" allnoconfig \
 			KCONFIG_ALLCONFIG="$kdir/avl.fragment" &&
-	       make -C "$src" O="$kdir" -j"$jobs" bzImage; } \
+	       make -C "$src" O="$kdir" -j"$jobs" "${gcov_args[@]}" bzImage; } \
 			> "$kdir/build.log" 2>&1; then
 		tail -n 30 "$kdir/build.log" >&2
 		die $EXIT_HOST "kernel build failed, see $kdir/build.log"
@@ -438,6 +499,9 @@ mkdir -p /dev/pts /dev/shm /tmp /run
 mount -t tmpfs -o mode=1777 tmp /tmp
 mount -t tmpfs -o mode=1777 shm /dev/shm
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+# cgroup v2 with the memory controller for its children (memcg reclaim).
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null &&
+	echo +memory > /sys/fs/cgroup/cgroup.subtree_control 2>/dev/null
 hostname avl-guest
 . /avl/vmtest.env
 
@@ -508,6 +572,16 @@ if [ "$AVL_MODE" = shell ]; then
 	finish
 fi
 
+# Coverage counts the suite alone: zeroed right before it starts.
+gcov=/sys/kernel/debug/gcov
+if [ "$AVL_COVERAGE" = 1 ]; then
+	if [ -e $gcov/reset ]; then
+		echo 0 > $gcov/reset
+	else
+		note "no $gcov (CONFIG_GCOV_KERNEL, DEBUG_FS): no coverage"
+	fi
+fi
+
 read -r up _ < /proc/uptime
 echo "$AVL_MARK START uptime=$up" >&5
 kmsg "$AVL_MARK runner start"
@@ -519,6 +593,18 @@ else
 fi
 rc=$?
 kmsg "$AVL_MARK runner end rc=$rc"
+# The counters, read out of debugfs (its files show size 0: cat them).
+if [ "$AVL_COVERAGE" = 1 ] && [ -e $gcov/reset ]; then
+	(cd $gcov && find . -name '*.gcda') | while read -r f; do
+		mkdir -p "/tmp/gcda/${f%/*}"
+		cat "$gcov/$f" > "/tmp/gcda/$f"
+	done
+	exec 7>/dev/ttyS3
+	stty -F /dev/ttyS3 raw -echo 2>/dev/null
+	tar -C /tmp/gcda -cf - . | gzip | base64 >&7
+	echo "$AVL_MARK GCDA END" >&7
+	exec 7>&-
+fi
 read -r up _ < /proc/uptime
 echo "$AVL_MARK EXIT rc=$rc uptime=$up" >&5
 finish
@@ -567,6 +653,7 @@ make_initramfs() {
 		echo "AVL_MARK=$MARK"
 		echo "AVL_SWAP=$swap"
 		echo "AVL_SWAP_MIB=$swap_mib"
+		echo "AVL_COVERAGE=$coverage"
 		echo "AVL_EXEC=$(sh_quote "$guest_cmd")"
 		echo "AVL_ARGS=$(sh_quote "$(sh_quote "${runner_args[@]}")")"
 	} > "$root/avl/vmtest.env"
@@ -659,6 +746,50 @@ scan_log() {
 	return 1
 }
 
+# The report of a --coverage run from the guest's base64 stream $1:
+# $AVL_CACHE/coverage/<time>/, its summary on stderr.
+coverage_report() {
+	local b64=$1 out dir objtree
+	out=$AVL_CACHE/coverage/$(date +%Y%m%d-%H%M%S)-$$
+	dir=$work/gcda
+	objtree=$(dirname "$(dirname "$(dirname "$(dirname "$kernel")")")")
+	mkdir -p "$out" "$dir"
+	if ! grep -q "$MARK GCDA END" "$b64"; then
+		say "coverage: the guest sent no counters (GCOV in the kernel? see $logfile)"
+		return 1
+	fi
+	sed -e 's/\r$//' -e "/^$MARK /d" "$b64" | base64 -d |
+		tar -xzf - -C "$dir" || {
+		say "coverage: the counters from the guest do not unpack"
+		return 1
+	}
+	command -v python3 > /dev/null && command -v gcov > /dev/null || {
+		say "coverage: python3 and gcov are needed for the report"
+		return 1
+	}
+	python3 "$SUITE_DIR/gcov_report.py" --objtree "$objtree" \
+		--srctree "$kernel_src" --gcda "$dir" \
+		--focus "$SUITE_DIR/coverage-focus.txt" --out "$out" \
+		${coverage_diff:+--diff "$coverage_diff"} > "$out/report.out" || {
+		cat "$out/report.out" >&2
+		return 1
+	}
+	if command -v genhtml > /dev/null; then
+		genhtml -q -o "$out/html" "$out/coverage.info" > /dev/null 2>&1 ||
+			say "coverage: genhtml failed: no html/"
+	fi
+	# Kept, so that other patches can be checked against this run later
+	# (gcov_report.py --diff, see its help).
+	cp -R "$dir" "$out/gcda"
+	{
+		echo "objtree=$objtree"
+		echo "srctree=$kernel_src"
+	} > "$out/report.env"
+	ln -sfn "${out##*/}" "$AVL_CACHE/coverage/latest"
+	sed 's/^/coverage: /' "$out/report.out" | grep -v '^coverage:   ' >&2
+	say "coverage: report in $out (summary.txt${coverage_diff:+, diff.txt}$([ -d "$out/html" ] && echo ", html/"))"
+}
+
 cleanup() {
 	if [ -n "${qemu_pid:-}" ] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill "$qemu_pid" 2>/dev/null
@@ -739,7 +870,8 @@ main() {
 	fi
 	local ktap=$work/ktap err=$work/err
 	: > "$ktap"; : > "$err"
-	local serial
+	local serial gcda=$work/gcda.b64
+	: > "$gcda"
 	if [ $interactive -eq 1 ]; then
 		# shellcheck disable=SC2054 # commas belong to QEMU's syntax
 		serial=(-chardev "stdio,id=con,mux=on,signal=off,logfile=$logfile"
@@ -753,9 +885,16 @@ main() {
 			-serial chardev:con
 			-chardev "file,id=ktap,path=$ktap" -serial chardev:ktap
 			-chardev "file,id=err,path=$err" -serial chardev:err)
+		[ $coverage -eq 0 ] ||
+			serial+=(-chardev "file,id=gcda,path=$gcda"
+				 -serial chardev:gcda)
 	fi
 
-	local qemu_cmd=("$QEMU" -machine pc "${accel_args[@]}" -m "${mem_mib}M"
+	# mem-merge=off: the host's ksmd must not merge guest RAM with the
+	# pages of a suite running on the host at the same time (their KSM
+	# tests count every mapping of a KSM page).
+	local qemu_cmd=("$QEMU" -machine pc,mem-merge=off "${accel_args[@]}"
+		-m "${mem_mib}M"
 		"${numa[@]}" -nodefaults -display none -no-reboot
 		"${serial[@]}" "${disk[@]}"
 		-kernel "$kernel" -initrd "$work/initramfs.cpio"
@@ -842,6 +981,9 @@ main() {
 		exit $EXIT_CRASH
 	fi
 	say "timing: QEMU ran ${wall} s; runner exit code $rc${end_up:+ at ${end_up} s guest uptime}"
+	if [ $coverage -eq 1 ]; then
+		coverage_report "$gcda" || exit $EXIT_HOST
+	fi
 	if [ $boot_res -eq 2 ] || [ $run_res -eq 2 ] || [ $after_res -eq 2 ]; then
 		echo "Bail out! vmtest.sh: guest kernel crashed"
 		say "the guest kernel crashed (kernel log: $logfile)"
