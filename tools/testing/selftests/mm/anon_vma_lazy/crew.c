@@ -34,7 +34,8 @@ static const char * const crew_op_names[NR_CREW_OPS] = {
 	[CREW_MLOCK] = "mlock", [CREW_MUNLOCK] = "munlock",
 	[CREW_MUNMAP] = "munmap", [CREW_MBIND] = "mbind",
 	[CREW_MREMAP] = "mremap", [CREW_MERGE_ANY] = "merge_any",
-	[CREW_TOUCH] = "touch", [CREW_VERIFY] = "verify",
+	[CREW_TOUCH] = "touch", [CREW_READ] = "read",
+	[CREW_VERIFY] = "verify",
 	[CREW_FORK] = "fork", [CREW_EXIT] = "exit",
 };
 
@@ -264,16 +265,32 @@ static struct page_tag fill_tag(const struct crew_cmd *cmd, int i)
 	return tag;
 }
 
-static int member_verify(struct crew *c, int k, const struct crew_cmd *cmd)
+static bool all_zero(const char *p)
+{
+	size_t k;
+
+	for (k = 0; k < psize(); k++)
+		if (p[k])
+			return false;
+	return true;
+}
+
+/* Pages of [first, last) not as the model says; with @all, untagged ones too. */
+static int member_verify(struct crew *c, int k, const struct crew_cmd *cmd,
+			 bool all)
 {
 	const struct crew_region *reg = &c->region[cmd->region];
 	char *p = crew_addr(c, k, cmd->region);
 	int i, bad = 0;
 
-	for (i = cmd->first; i < cmd->last; i++)
+	for (i = cmd->first; i < cmd->last; i++) {
+		char *page = p + (size_t)i * psize();
+
 		if (reg->tagged[i])
-			bad += !!tag_verify(p + (size_t)i * psize(), psize(),
-					    &reg->model[i], NULL);
+			bad += !!tag_verify(page, psize(), &reg->model[i], NULL);
+		else if (all)
+			bad += !all_zero(page);
+	}
 	return bad;
 }
 
@@ -322,7 +339,8 @@ static int member_do(struct crew *c, int k, const struct crew_cmd *cmd)
 	/* Model-less regions (the engine's) take the plain commands only. */
 	if (!reg->model && cmd->op != CREW_VERIFY &&
 	    (cmd->op == CREW_MMAP_FILE || cmd->op == CREW_FILL ||
-	     cmd->op == CREW_FILL_SAME || cmd->op == CREW_TOUCH))
+	     cmd->op == CREW_FILL_SAME || cmd->op == CREW_TOUCH ||
+	     cmd->op == CREW_READ))
 		return -EINVAL;
 
 	switch (cmd->op) {
@@ -337,7 +355,10 @@ static int member_do(struct crew *c, int k, const struct crew_cmd *cmd)
 	case CREW_MMAP_FILE:
 		return member_map_file(c, cmd, p, len);
 	case CREW_MUNMAP:
-		if (reg->tagged)
+	case CREW_MADVISE:
+		/* Unmapped or zapped (MADV_DONTNEED): nothing to compare. */
+		if (reg->tagged && (cmd->op == CREW_MUNMAP ||
+				    cmd->arg == MADV_DONTNEED))
 			memset(&reg->tagged[cmd->first], 0,
 			       (cmd->last - cmd->first) * sizeof(bool));
 		return crew_syscall(cmd->op, p, len, cmd->arg);
@@ -377,10 +398,12 @@ static int member_do(struct crew *c, int k, const struct crew_cmd *cmd)
 				       &reg->model[i], NULL))
 				return -EIO;
 		return 0;
+	case CREW_READ:
+		return member_verify(c, k, cmd, true);
 	case CREW_VERIFY:
 		if (c->verify)
 			return c->verify(c->verify_ctx, k);
-		return reg->model ? member_verify(c, k, cmd) : EINVAL;
+		return reg->model ? member_verify(c, k, cmd, false) : -EINVAL;
 	default:
 		return crew_syscall(cmd->op, p, len, cmd->arg);
 	}

@@ -42,7 +42,9 @@
  * The commands, on pages [first, last) of one region (@arg as noted).
  * A member answers 0 or -errno, CREW_VERIFY the number of pages that do
  * not hold what the member wrote (pages it never wrote, or mapped anew
- * with CREW_MMAP or unmapped, are not looked at).
+ * with CREW_MMAP, unmapped or zapped by MADV_DONTNEED, are not looked
+ * at), CREW_READ the same for
+ * every page of the range, the never-written ones being zeroes.
  */
 enum crew_op {
 	CREW_MMAP,		/* mmap anonymous private, MAP_FIXED */
@@ -58,6 +60,7 @@ enum crew_op {
 	CREW_MREMAP,		/* move the region to page @arg of its range */
 	CREW_MERGE_ANY,		/* prctl(PR_SET_MEMORY_MERGE, 1) */
 	CREW_TOUCH,		/* flush the TLB, read every second page */
+	CREW_READ,		/* read-fault every page: a tag or zeroes */
 	CREW_VERIFY,		/* compare the pages with the model */
 	CREW_FORK,		/* fork member @arg, which serves too */
 	CREW_EXIT,

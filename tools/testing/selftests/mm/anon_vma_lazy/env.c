@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <linux/userfaultfd.h>
 
 #include "env.h"
 #include "oracles.h"
@@ -49,10 +51,27 @@ static void knob_current_value(const char *text, char *value, size_t len)
 	snprintf(value, len, "%.*s", (int)strcspn(text, "\n"), text);
 }
 
+/*
+ * Put one saved value back. KSM refuses to change max_page_sharing and
+ * merge_across_nodes while KSM pages exist (EBUSY), also the stale ones of
+ * processes that just exited: unmerge everything (run=2) and try again;
+ * ksm/run itself was saved before and is put back after.
+ */
+static int knob_write_back(const struct saved_knob *k)
+{
+	int ret = write_text(k->path, k->value);
+
+	if (ret == -EBUSY && !strncmp(k->path, KSM_SYSFS "/", strlen(KSM_SYSFS))) {
+		write_text(KSM_SYSFS "/run", "2");
+		ret = write_text(k->path, k->value);
+	}
+	return ret;
+}
+
 static void guard_restore(struct saved_knob *knobs, int count)
 {
 	while (count-- > 0)
-		write_text(knobs[count].path, knobs[count].value);
+		knob_write_back(&knobs[count]);
 }
 
 /*
@@ -163,7 +182,7 @@ int knob_restore_all(void)
 	while (nr_saved_knobs > 0) {
 		struct saved_knob *k = &saved_knobs[--nr_saved_knobs];
 
-		err = write_text(k->path, k->value);
+		err = knob_write_back(k);
 		if (err && !ret)
 			ret = err;
 	}
@@ -329,6 +348,157 @@ bool swap_enabled(void)
 	/* /proc/swaps: a header line, then one line per swap area. */
 	return read_text("/proc/swaps", buf, sizeof(buf)) > 0 &&
 	       strchr(buf, '\n') && strchr(buf, '\n')[1];
+}
+
+int vmstat_get(const char *name, unsigned long *value)
+{
+	char line[128], key[64];
+	FILE *f = fopen("/proc/vmstat", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %lu", key, value) == 2 &&
+		    !strcmp(key, name))
+			ret = 0;
+	fclose(f);
+	return ret;
+}
+
+/* ---- userfaultfd ------------------------------------------------------ */
+
+const char *uffd_open(int *fd, __u64 features, const char *what)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+
+	*fd = -1;
+	if (kconfig_has("USERFAULTFD") == 0)
+		return "no CONFIG_USERFAULTFD";
+	*fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (*fd < 0 && (errno == EPERM || errno == EACCES))
+		return "userfaultfd() not permitted here";
+	if (*fd < 0)
+		return NULL;
+	if (ioctl(*fd, UFFDIO_API, &api) || (api.features & features) != features)
+		return what;
+	return NULL;
+}
+
+/* ---- memory cgroups --------------------------------------------------- */
+
+#define MEMCG_PREFIX	"anon_vma_lazy."
+
+/* The mount point of cgroup2, from mountinfo. */
+static int cgroup2_root(char *root, size_t len)
+{
+	char line[1024], mnt[512];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* "... mount-point ... - cgroup2 ..." */
+		if (!strstr(line, " - cgroup2 ") ||
+		    sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1)
+			continue;
+		snprintf(root, len, "%s", mnt);
+		ret = 0;
+		break;
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Whether the space-separated list @list holds @word. */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = list;
+
+	while ((p = strstr(p, word))) {
+		if ((p == list || p[-1] == ' ') &&
+		    (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+/* Remove the cgroups of processes that are gone (a killed earlier run). */
+static void memcg_remove_stale(const char *root)
+{
+	char path[1024];
+	struct dirent *d;
+	DIR *dp = opendir(root);
+	long pid;
+
+	if (!dp)
+		return;
+	while ((d = readdir(dp))) {
+		if (strncmp(d->d_name, MEMCG_PREFIX, strlen(MEMCG_PREFIX)))
+			continue;
+		pid = atol(d->d_name + strlen(MEMCG_PREFIX));
+		if (pid <= 0 || !kill(pid, 0) || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, d->d_name);
+		rmdir(path);
+	}
+	closedir(dp);
+}
+
+const char *memcg_create(char *path, size_t len)
+{
+	char root[512], file[600], text[512];
+
+	if (cgroup2_root(root, sizeof(root)))
+		return "no cgroup2 mount (a cgroup v1 host: no memory.reclaim)";
+	snprintf(file, sizeof(file), "%s/cgroup.subtree_control", root);
+	if (read_text(file, text, sizeof(text)) < 0 || !has_word(text, "memory"))
+		return "no memory controller for cgroup2's children (cgroup.subtree_control)";
+	memcg_remove_stale(root);
+	snprintf(path, len, "%s/" MEMCG_PREFIX "%d", root, getpid());
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return "cannot create a cgroup";
+	snprintf(file, sizeof(file), "%s/memory.reclaim", path);
+	if (access(file, W_OK)) {
+		rmdir(path);
+		return "no memory.reclaim (kernel older than 5.19)";
+	}
+	return NULL;
+}
+
+int memcg_attach(const char *path, pid_t pid)
+{
+	char file[600], text[32];
+
+	snprintf(file, sizeof(file), "%s/cgroup.procs", path);
+	snprintf(text, sizeof(text), "%d", pid);
+	return write_text(file, text);
+}
+
+int memcg_reclaim(const char *path, unsigned long bytes)
+{
+	char file[600];
+
+	snprintf(file, sizeof(file), "%s/memory.reclaim", path);
+	return write_ulong(file, bytes);
+}
+
+int memcg_destroy(const char *path)
+{
+	long long deadline = now_ms() + 5000;
+
+	/* Members that just died may take a moment to leave. */
+	while (rmdir(path)) {
+		if (errno == ENOENT)
+			return 0;
+		if (errno != EBUSY || now_ms() >= deadline)
+			return -errno;
+		sleep_ms(10);
+	}
+	return 0;
 }
 
 /* ---- slab -------------------------------------------------------------- */

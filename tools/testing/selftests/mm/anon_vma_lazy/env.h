@@ -61,6 +61,40 @@ int pages_move(pid_t pid, void **pages, int count, int node, int *status);
 /* Whether swap is on (for MADV_PAGEOUT walks). */
 bool swap_enabled(void);
 
+/* The counter @name of /proc/vmstat; -ENOENT when the kernel has none. */
+int vmstat_get(const char *name, unsigned long *value);
+
+/* ---- userfaultfd ------------------------------------------------------ */
+
+/*
+ * A userfaultfd (O_CLOEXEC | O_NONBLOCK) with the UFFD_FEATURE_* bits of
+ * @features in *@fd: NULL, or why not for a SKIP (no CONFIG_USERFAULTFD,
+ * not permitted, a feature the kernel lacks, named by @what). NULL with
+ * *@fd < 0 (errno set) when userfaultfd() itself failed otherwise.
+ */
+const char *uffd_open(int *fd, __u64 features, const char *what);
+
+/* ---- memory cgroups --------------------------------------------------- */
+
+/*
+ * A cgroup v2 child of the cgroup2 root, named for this process, with the
+ * memory controller, at @path (@len bytes). NULL when created (stale ones
+ * of dead processes are removed first), else why not, for a SKIP: no
+ * cgroup2 mount, or no memory controller enabled for its children (the
+ * suite does not change the root's cgroup.subtree_control).
+ */
+const char *memcg_create(char *path, size_t len);
+/* Move process @pid into the cgroup at @path. 0 or -errno. */
+int memcg_attach(const char *path, pid_t pid);
+/*
+ * memory.reclaim of @bytes: the kernel reclaims from the cgroup's LRUs as
+ * under memory pressure (folio_referenced() ages, try_to_unmap() unmaps
+ * through rmap). 0, or -EAGAIN when less was reclaimed, or -errno.
+ */
+int memcg_reclaim(const char *path, unsigned long bytes);
+/* Remove the (empty) cgroup, within a deadline. 0 or -errno. */
+int memcg_destroy(const char *path);
+
 /* ---- slab -------------------------------------------------------------- */
 
 struct slab_count {

@@ -75,6 +75,56 @@ const char *tag_str(const struct page_tag *tag, char *buf, size_t len)
 	return buf;
 }
 
+/* pread or pwrite of one page at @addr of @pid's /proc/pid/mem. */
+static int proc_mem_page(pid_t pid, unsigned long addr, void *page, bool write)
+{
+	char path[64];
+	ssize_t done;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	done = write ? pwrite(fd, page, psize(), (off_t)addr) :
+		       pread(fd, page, psize(), (off_t)addr);
+	close(fd);
+	return done == (ssize_t)psize() ? 0 : done < 0 ? -errno : -EIO;
+}
+
+int page_seen_in(pid_t pid, unsigned long addr, const struct page_tag *expect)
+{
+	char *page = malloc(psize());
+	int ret;
+	size_t k;
+
+	if (!page)
+		return -ENOMEM;
+	ret = proc_mem_page(pid, addr, page, false);
+	if (!ret && tag_verify(page, psize(), expect, NULL)) {
+		for (k = 0; k < psize() && !page[k]; k++)
+			;
+		ret = k == psize() ? PAGE_ZERO : PAGE_OTHER;
+	} else if (!ret) {
+		ret = PAGE_TAGGED;
+	}
+	free(page);
+	return ret;
+}
+
+int page_write_in(pid_t pid, unsigned long addr, const struct page_tag *tag)
+{
+	char *page = malloc(psize());
+	int ret;
+
+	if (!page)
+		return -ENOMEM;
+	tag_fill(page, psize(), tag);
+	ret = proc_mem_page(pid, addr, page, true);
+	free(page);
+	return ret;
+}
+
 /* ---- pagemap ----------------------------------------------------------- */
 
 void pagemap_decode(__u64 raw, struct pagemap_entry *entry)
@@ -83,6 +133,7 @@ void pagemap_decode(__u64 raw, struct pagemap_entry *entry)
 	entry->swapped = raw & PM_SWAP;
 	entry->exclusive = raw & PM_MMAP_EXCLUSIVE;
 	entry->file = raw & PM_FILE;
+	entry->uffd_wp = raw & PM_UFFD_WP;
 	/* Bits 0-54 hold the swap type/offset for swapped entries. */
 	entry->pfn = entry->present ? PAGEMAP_PFN(raw) : 0;
 }

@@ -47,6 +47,16 @@ int tag_verify(const void *page, size_t page_size,
 /* One line "owner=.. gen=.. index=.. version=.." for diagnostics. */
 const char *tag_str(const struct page_tag *tag, char *buf, size_t len);
 
+/*
+ * The page at @addr of process @pid, read through /proc/pid/mem (which
+ * faults it in there if needed): PAGE_TAGGED when it holds @expect,
+ * PAGE_ZERO when zeroes, PAGE_OTHER otherwise; -errno when unreadable.
+ */
+enum { PAGE_ZERO, PAGE_TAGGED, PAGE_OTHER };
+int page_seen_in(pid_t pid, unsigned long addr, const struct page_tag *expect);
+/* Write @tag's contents there the same way (a COW write in that process). */
+int page_write_in(pid_t pid, unsigned long addr, const struct page_tag *tag);
+
 /* ---- pagemap ----------------------------------------------------------- */
 
 struct pagemap_entry {
@@ -54,6 +64,7 @@ struct pagemap_entry {
 	bool swapped;
 	bool exclusive;		/* bit 56: mapped by exactly one process */
 	bool file;		/* bit 61: file page or shared anon */
+	bool uffd_wp;		/* bit 57: userfaultfd write-protected */
 	__u64 pfn;		/* 0 when absent or hidden (no CAP_SYS_ADMIN) */
 };
 
