@@ -339,6 +339,25 @@ int pages_move(pid_t pid, void **pages, int count, int node, int *status)
 	return ret;
 }
 
+int pages_move_away(pid_t pid, void **pages, int count, const int *nodes,
+		    int *to)
+{
+	int *status = calloc(count, sizeof(*status));
+	long ret;
+	int i;
+
+	if (!status)
+		return -ENOMEM;
+	ret = pages_node(pid, pages, count, status) ? -errno : 0;
+	for (i = 0; !ret && i < count; i++)
+		to[i] = status[i] == nodes[0] ? nodes[1] : nodes[0];
+	if (!ret && syscall(SYS_move_pages, pid, count, pages, to, status,
+			    MPOL_MF_MOVE_ALL_FLAG) < 0)
+		ret = -errno;
+	free(status);
+	return ret;
+}
+
 /* ---- swap ------------------------------------------------------------- */
 
 bool swap_enabled(void)

@@ -57,6 +57,14 @@ int pages_node(pid_t pid, void **pages, int count, int *status);
  * or -errno.
  */
 int pages_move(pid_t pid, void **pages, int count, int node, int *status);
+/*
+ * The same with every page going to the one of @nodes[0], @nodes[1] it is
+ * not on now (a fault allocates on the node of the CPU the process ran
+ * on, so one range may be on both): where each went in @to. 0, the number
+ * not moved, or -errno.
+ */
+int pages_move_away(pid_t pid, void **pages, int count, const int *nodes,
+		    int *to);
 
 /* Whether swap is on (for MADV_PAGEOUT walks). */
 bool swap_enabled(void);
