@@ -34,7 +34,7 @@ static const char * const crew_op_names[NR_CREW_OPS] = {
 	[CREW_MLOCK] = "mlock", [CREW_MUNLOCK] = "munlock",
 	[CREW_MUNMAP] = "munmap", [CREW_MBIND] = "mbind",
 	[CREW_MREMAP] = "mremap", [CREW_MERGE_ANY] = "merge_any",
-	[CREW_TOUCH] = "touch", [CREW_READ] = "read",
+	[CREW_TOUCH] = "touch", [CREW_READ] = "read", [CREW_RUN] = "run",
 	[CREW_VERIFY] = "verify",
 	[CREW_FORK] = "fork", [CREW_EXIT] = "exit",
 };
@@ -400,6 +400,8 @@ static int member_do(struct crew *c, int k, const struct crew_cmd *cmd)
 		return 0;
 	case CREW_READ:
 		return member_verify(c, k, cmd, true);
+	case CREW_RUN:
+		return c->run ? c->run(c->run_ctx, c, k, cmd) : -EINVAL;
 	case CREW_VERIFY:
 		if (c->verify)
 			return c->verify(c->verify_ctx, k);
@@ -407,6 +409,40 @@ static int member_do(struct crew *c, int k, const struct crew_cmd *cmd)
 	default:
 		return crew_syscall(cmd->op, p, len, cmd->arg);
 	}
+}
+
+/*
+ * @cmd with its fail_nth-th failable allocation failed: fail-nth counts
+ * every should_fail() of this task from the write on and stays armed
+ * until it fires, so it is armed right before the command and read back
+ * (0: it fired) and disarmed right after. A negative fail_nth sets the
+ * task's make-it-fail for the command instead: the fault attributes'
+ * task filter then decides what fails (the controller set them up).
+ */
+static int member_do_nth(struct crew *c, int k, const struct crew_cmd *cmd)
+{
+	const char *path = cmd->fail_nth > 0 ? "/proc/thread-self/fail-nth" :
+					       "/proc/thread-self/make-it-fail";
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	char arm[16], left[16] = "";
+	ssize_t len;
+	int ret;
+
+	c->shared->injected[k] = false;
+	if (fd < 0)
+		return -errno;
+	len = snprintf(arm, sizeof(arm), "%d", cmd->fail_nth > 0 ? cmd->fail_nth : 1);
+	if (write(fd, arm, len) != len) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	ret = member_do(c, k, cmd);
+	if (pread(fd, left, sizeof(left) - 1, 0) <= 0 || write(fd, "0", 1) != 1)
+		ret = -EIO;
+	close(fd);
+	c->shared->injected[k] = cmd->fail_nth > 0 && atoi(left) == 0;
+	return ret;
 }
 
 void crew_serve(struct crew *c, int k)
@@ -423,7 +459,8 @@ void crew_serve(struct crew *c, int k)
 		cmd = c->shared->cmd[k];
 		if (cmd.op == CREW_EXIT)
 			_exit(0);
-		crew_reply(c, k, member_do(c, k, &cmd));
+		crew_reply(c, k, cmd.fail_nth ? member_do_nth(c, k, &cmd) :
+					     member_do(c, k, &cmd));
 	}
 }
 
@@ -462,21 +499,30 @@ int crew_collect(struct crew *c, int k, int *status)
 	return collect_until(c, k, now_ms() + CREW_WAIT_MS, status);
 }
 
-int crew_do(struct crew *c, int k, int op, int region, int first, int last,
-	    long arg)
+int crew_do_nth(struct crew *c, int k, int op, int region, int first,
+		int last, long arg, int nth, bool *injected)
 {
 	struct crew_cmd cmd = {
 		.op = op, .region = region, .first = first, .last = last,
-		.arg = arg,
+		.arg = arg, .fail_nth = nth,
 	};
 	int ret, status;
 
 	ret = crew_send(c, k, &cmd);
 	if (!ret)
 		ret = crew_collect(c, k, &status);
-	if (!ret && op == CREW_FORK)
+	if (injected)
+		*injected = !ret && c->shared->injected[k];
+	/* A fork that failed has no child to answer. */
+	if (!ret && !status && op == CREW_FORK)
 		ret = crew_collect(c, arg, &status);
 	return ret ? ret : status;
+}
+
+int crew_do(struct crew *c, int k, int op, int region, int first, int last,
+	    long arg)
+{
+	return crew_do_nth(c, k, op, region, first, last, arg, 0, NULL);
 }
 
 int crew_broadcast(struct crew *c, const bool *alive,

@@ -61,6 +61,7 @@ enum crew_op {
 	CREW_MERGE_ANY,		/* prctl(PR_SET_MEMORY_MERGE, 1) */
 	CREW_TOUCH,		/* flush the TLB, read every second page */
 	CREW_READ,		/* read-fault every page: a tag or zeroes */
+	CREW_RUN,		/* the crew's run() callback, @arg its choice */
 	CREW_VERIFY,		/* compare the pages with the model */
 	CREW_FORK,		/* fork member @arg, which serves too */
 	CREW_EXIT,
@@ -72,6 +73,8 @@ struct crew_cmd {
 	int region;
 	int first, last;
 	long arg;
+	/* > 0: fail the call's fail_nth-th allocation; < 0: make-it-fail */
+	int fail_nth;
 };
 
 struct crew_region {
@@ -85,6 +88,7 @@ struct crew_region {
 struct crew_shared {
 	pid_t pids[CREW_MAX];
 	int status[CREW_MAX];
+	bool injected[CREW_MAX];	/* the fail_nth-th failure happened */
 	struct crew_cmd cmd[CREW_MAX];
 	long offset[CREW_MAX][CREW_MAX_REGIONS];	/* CREW_MREMAP moves */
 };
@@ -99,6 +103,9 @@ struct crew {
 	/* CREW_VERIFY through this instead of the model, when set. */
 	int (*verify)(void *ctx, int k);
 	void *verify_ctx;
+	/* CREW_RUN: a test's own operation, in member @k; 0 or -errno. */
+	int (*run)(void *ctx, struct crew *c, int k, const struct crew_cmd *cmd);
+	void *run_ctx;
 	/* Per process: each member has its own copy of the pipe ends. */
 	int wake[CREW_MAX][2];
 	int reply[2];
@@ -135,6 +142,17 @@ int crew_collect(struct crew *c, int k, int *status);
 /* Controller: one command to member @k; its answer, or -errno. */
 int crew_do(struct crew *c, int k, int op, int region, int first, int last,
 	    long arg);
+/*
+ * The same with fault injection: the member arms its fail-nth
+ * (/proc/thread-self/fail-nth) with @nth right before the command's
+ * system calls and disarms it right after; *@injected says whether the
+ * @nth-th failable allocation (slab or page allocator) of the command was
+ * failed, or whether the command never got that far. A negative @nth sets
+ * the member's make-it-fail for the command instead (the fault
+ * attributes' task filter decides; *@injected is then false).
+ */
+int crew_do_nth(struct crew *c, int k, int op, int region, int first,
+		int last, long arg, int nth, bool *injected);
 /*
  * Controller: @cmd to every member in @alive, then all answers; the
  * number of members whose answer was not 0, or -errno.
