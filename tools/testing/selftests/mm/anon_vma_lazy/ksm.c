@@ -16,8 +16,10 @@
  * a stock kernel, and the contents; then unmerges (COW write, fork and COW
  * in the child, MADV_UNMERGEABLE, run=2) and checks again. With two NUMA
  * nodes the merged page is migrated, an rmap walk of a KSM page that must
- * reach every mapper. ksmd runs fast during a test; every KSM tunable is
- * restored afterwards, also when the test is killed.
+ * reach every mapper (one stable tree per node is ksm_numa's). ksmd runs
+ * fast during a test; every KSM tunable is restored afterwards, also when
+ * the test is killed. The processes and checks are in ksm_world.h and
+ * ksm_checks.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -31,109 +33,13 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
-#include "crew.h"
-#include "env.h"
-#include "khealth.h"
-
-#define PAGES		16
-#define MERGE_MS	20000
-
-/* Contents: every page of every member the same (so all can merge)... */
-#define SAME		77
-/* ...but P1's before the chain of ksm_tree COW-writes them... */
-#define P1_OWN		50
-/* ...and page 0 of member m after write_page0(): OWN(m). */
-#define OWN(m)		(100 + (m))
-
-/* The reserved range: the region, a gap, room for the moved region. */
-#define AWAY		(2 * PAGES)
-#define RESERVED	(3 * PAGES)
-
-struct ksm_world {
-	struct crew *crew;
-	char *base;		/* the reserved range: same in every member */
-	int region;		/* the crew's region at base */
-	int nr;			/* members */
-	bool wrote0[8];		/* member wrote its own page 0 */
-	bool forked[8];		/* member inherited its merged pages */
-};
-
-/* One crew command on pages [first, last) of member @m's region. */
-static int cmd(struct ksm_world *w, int m, int op, int first, int last,
-	       long arg)
-{
-	return crew_do(w->crew, m, op, w->region, first, last, arg);
-}
-
-/* Map the region in member @m, every page holding tag { @owner }. */
-static int map_same(struct ksm_world *w, int m, long owner)
-{
-	int ret = cmd(w, m, CREW_MMAP, 0, PAGES, 0);
-
-	return ret ? ret : cmd(w, m, CREW_FILL_SAME, 0, PAGES, owner);
-}
-
-/* COW-write page 0 of member @m with contents of its own. */
-static int write_page0(struct ksm_world *w, int m)
-{
-	w->wrote0[m] = true;
-	return cmd(w, m, CREW_FILL_SAME, 0, 1, OWN(m));
-}
-
-static int verify(struct ksm_world *w, int m)
-{
-	return cmd(w, m, CREW_VERIFY, 0, PAGES, 0);
-}
-
-static char *region_of(struct ksm_world *w, int m)
-{
-	return crew_addr(w->crew, m, w->region);
-}
+#include "ksm_checks.h"
 
 FIXTURE(ksm) {
 	struct ksm_world w;
+	char cgroup[512];	/* a memory cgroup of the members, when set */
 	struct khealth health;
 };
-
-/*
- * A crew of up to 4 members, @unrelated of them forked by the test itself
- * (the others are forked by members later), and ksmd scanning fast.
- */
-static void world_init(struct __test_metadata *_metadata, struct ksm_world *w,
-		       struct khealth *health, int unrelated)
-{
-	const char *missing = page_oracles_missing();
-	int m;
-	pid_t pid;
-
-	report_environment_once();
-	if (missing)
-		SKIP(return, "%s", missing);
-	if (!ksm_available())
-		SKIP(return, "no KSM (CONFIG_KSM, /sys/kernel/mm/ksm)");
-	w->base = reserve_range(RESERVED * psize());
-	ASSERT_NE(NULL, w->base);
-	w->nr = unrelated;
-	w->crew = crew_create(4);
-	ASSERT_NE(NULL, w->crew);
-	w->region = crew_add_region(w->crew, w->base, PAGES, true);
-	ASSERT_LE(0, w->region);
-	for (m = 0; m < unrelated; m++) {
-		pid = crew_start(w->crew, m);
-		ASSERT_LT(0, pid);
-	}
-	ASSERT_EQ(0, khealth_begin(health, "ksm"));
-	ASSERT_EQ(0, ksm_start_fast());
-}
-
-static void world_destroy(struct ksm_world *w)
-{
-	crew_destroy(w->crew);
-	/* Stop ksmd and put every tunable back; the guard covers a kill. */
-	knob_restore_all();
-	if (w->base)
-		munmap(w->base, RESERVED * psize());
-}
 
 FIXTURE_SETUP(ksm)
 {
@@ -144,131 +50,9 @@ FIXTURE_SETUP(ksm)
 FIXTURE_TEARDOWN(ksm)
 {
 	world_destroy(&self->w);
-}
-
-/*
- * KSM kB of our region in member @m (smaps). ksm_merging_pages counts the
- * whole process: with PR_SET_MEMORY_MERGE its other pages may merge too.
- */
-static int region_ksm_kb(struct ksm_world *w, int m, unsigned long *kb)
-{
-	unsigned long lo = (unsigned long)region_of(w, m);
-
-	/* The region may be split into several VMAs. */
-	return smaps_range_kb(crew_pid(w->crew, m), lo, lo + PAGES * psize(),
-			      offsetof(struct smaps_vma, ksm), kb);
-}
-
-/* Wait until @pages of member @m's region are merged. */
-static int wait_merged(struct ksm_world *w, int m, unsigned long pages)
-{
-	long long deadline = now_ms() + MERGE_MS;
-	unsigned long kb;
-
-	do {
-		if (region_ksm_kb(w, m, &kb))
-			return -1;
-		if (kb == pages * (psize() / 1024))
-			return 0;
-		usleep(10000);
-	} while (now_ms() < deadline);
-	return -ETIMEDOUT;
-}
-
-/*
- * The merged state of members @mask: every page but the ones they wrote
- * maps one KSM page (one PFN across all), counted once per mapping;
- * smaps KSM and ksm_merging_pages agree; bit 61 clear, bit 56 clear.
- */
-static int check_merged(struct __test_metadata *_metadata,
-			struct ksm_world *w, unsigned int mask)
-{
-	__u64 pfn = 0, count = 0, flags = 0;
-	unsigned long kb, merging, want;
-	int m, i, mappers = 0, bad = 0;
-	struct pagemap_entry e;
-
-	for (m = 0; m < w->nr; m++)
-		if (mask & (1 << m))
-			mappers += PAGES - w->wrote0[m];
-	for (m = 0; m < w->nr; m++) {
-		pid_t pid = crew_pid(w->crew, m);
-
-		if (!(mask & (1 << m)))
-			continue;
-		want = PAGES - w->wrote0[m];
-		/*
-		 * ksm_merging_pages counts ksmd's items for this mm: a forked
-		 * child starts at 0 until ksmd scans it; smaps KSM is exact.
-		 */
-		if (proc_ksm_merging_pages(pid, &merging) ||
-		    region_ksm_kb(w, m, &kb) ||
-		    (!w->forked[m] && merging < want) ||
-		    kb != want * (psize() / 1024)) {
-			TH_LOG("P%d: ksm_merging_pages %lu, smaps KSM %lu kB, want %lu pages",
-			       m, merging, kb, want);
-			bad++;
-		}
-		for (i = 0; i < PAGES; i++) {
-			bool own = i == 0 && w->wrote0[m];
-
-			if (pagemap_get(pid, (unsigned long)region_of(w, m) + i * psize(),
-					&e) || !e.present || e.file) {
-				TH_LOG("P%d page %d: present %d, bit 61 %d", m, i,
-				       e.present, e.file);
-				bad++;
-				continue;
-			}
-			if (own) {
-				if (!e.exclusive)
-					bad++;
-				continue;
-			}
-			if (!pfn)
-				pfn = e.pfn;
-			if (e.pfn != pfn || e.exclusive) {
-				TH_LOG("P%d page %d: pfn %#llx exclusive %d, want KSM %#llx",
-				       m, i, (unsigned long long)e.pfn,
-				       e.exclusive, (unsigned long long)pfn);
-				bad++;
-			}
-		}
-	}
-	if (pfn && (kpagecount_get(pfn, &count) || count != (__u64)mappers ||
-		    kpageflags_get(pfn, &flags) ||
-		    !kpf_has(flags, KPF_KSM))) {
-		TH_LOG("KSM page: kpagecount %llu, want %d; flags %#llx",
-		       (unsigned long long)count, mappers,
-		       (unsigned long long)flags);
-		bad++;
-	}
-	return bad;
-}
-
-/* No KSM page left in member @m: every page its own, contents intact. */
-static int check_unmerged(struct __test_metadata *_metadata,
-			  struct ksm_world *w, int m)
-{
-	pid_t pid = crew_pid(w->crew, m);
-	struct pagemap_entry e;
-	unsigned long kb;
-	int i, bad = 0;
-	__u64 count;
-
-	if (region_ksm_kb(w, m, &kb) || kb) {
-		TH_LOG("P%d: smaps KSM %lu kB after unmerge", m, kb);
-		bad++;
-	}
-	for (i = 0; i < PAGES; i++) {
-		if (pagemap_get(pid, (unsigned long)region_of(w, m) + i * psize(),
-				&e) || !e.present || !e.exclusive || e.file ||
-		    kpagecount_get(e.pfn, &count) || count != 1) {
-			TH_LOG("P%d page %d: present %d exclusive %d bit 61 %d",
-			       m, i, e.present, e.exclusive, e.file);
-			bad++;
-		}
-	}
-	return bad + (verify(w, m) != 0);
+	/* Empty once the members are gone. */
+	if (self->cgroup[0])
+		memcg_destroy(self->cgroup);
 }
 
 /* Map and fill every member, then make it mergeable by @op, @arg. */
@@ -457,6 +241,223 @@ TEST_F_TIMEOUT(ksm, migrate_merged_page, 90)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
 	migrate_ksm_page(_metadata, &self->w, 0, 7, nodes);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * With max_page_sharing 2, one KSM page may be mapped twice at most: the
+ * 48 identical pages of three processes merge into a chain of KSM pages
+ * (a stable_node chain of duplicates, each with its own rmap items).
+ * Every mapping must still be a KSM page mapped at most twice, and the
+ * mappings of each one must add up; migrating one of the duplicates walks
+ * its rmap items, and every mapping of it must follow; a COW write
+ * unmerges one mapping.
+ *
+ *   P0 [ K1 K1 K2 K2 ... ]   P1 [ K9 K9 ... ]   P2 [ ... ]
+ *   each Kn mapped twice: 24 KSM pages for 48 mappings
+ */
+#define CHAIN_MAPPINGS	(3 * PAGES)
+
+/* PFN of every mapping of members 0..2; how many are KSM, and distinct. */
+static int chain_pfns(struct ksm_world *w, __u64 *pfn, int *distinct)
+{
+	struct pagemap_entry e;
+	int m, i, j, k = 0, bad = 0;
+	__u64 flags;
+
+	for (m = 0; m < 3; m++)
+		for (i = 0; i < PAGES; i++, k++) {
+			if (pagemap_get(crew_pid(w->crew, m),
+					(unsigned long)region_of(w, m) +
+					i * psize(), &e) || !e.pfn)
+				return -1;
+			pfn[k] = e.pfn;
+			if (kpageflags_get(e.pfn, &flags) ||
+			    !kpf_has(flags, KPF_KSM))
+				bad++;
+		}
+	for (*distinct = 0, k = 0; k < CHAIN_MAPPINGS; k++) {
+		for (j = 0; j < k && pfn[j] != pfn[k]; j++)
+			;
+		*distinct += j == k;
+	}
+	return bad;
+}
+
+/* Each KSM page in @pfn is mapped as often as kpagecount says, <= 2. */
+static int chain_counts(const __u64 *pfn)
+{
+	int k, j, seen, bad = 0;
+	__u64 count;
+
+	for (k = 0; k < CHAIN_MAPPINGS; k++) {
+		for (seen = 0, j = 0; j < CHAIN_MAPPINGS; j++)
+			seen += pfn[j] == pfn[k];
+		if (kpagecount_get(pfn[k], &count) || count != (__u64)seen ||
+		    count > 2)
+			bad++;
+	}
+	return bad;
+}
+
+/*
+ * After migrating the KSM page of mapping @moved: the mappings of that
+ * page are at its new PFN, all others where they were. The number of
+ * mappings that are not.
+ */
+static int chain_followed(const __u64 *pfn, const __u64 *after, int moved)
+{
+	int k, bad = 0;
+
+	for (k = 0; k < CHAIN_MAPPINGS; k++) {
+		bool was = pfn[k] == pfn[moved];
+
+		if (was == (after[k] == after[moved] && after[k] != pfn[k]))
+			continue;
+		fprintf(stderr, "# mapping %d: %#llx -> %#llx\n", k,
+			(unsigned long long)pfn[k],
+			(unsigned long long)after[k]);
+		bad++;
+	}
+	return bad;
+}
+
+TEST_F_TIMEOUT(ksm, merged_into_chains_of_max_page_sharing, 90)
+{
+	__u64 pfn[CHAIN_MAPPINGS], after[CHAIN_MAPPINGS], flags, count;
+	struct ksm_world *w = &self->w;
+	const int last = CHAIN_MAPPINGS - 1;
+	int distinct, m, ret, nodes[2];
+	struct pagemap_entry e;
+	char report[2048];
+
+	/*
+	 * Only while no KSM page exists, stale ones of earlier tests
+	 * included: unmerge everything first (run=2), then scan again.
+	 */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "2"));
+	ret = knob_set(KSM_SYSFS "/max_page_sharing", "2");
+	if (ret == -EBUSY)
+		SKIP(return, "KSM pages that run=2 cannot unmerge exist (max_page_sharing stays)");
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, ksm_start_fast());
+	for (m = 0; m < 3; m++) {
+		ASSERT_EQ(0, map_same(w, m, SAME));
+		ASSERT_EQ(0, cmd(w, m, CREW_MADVISE, 0, PAGES, MADV_MERGEABLE));
+	}
+	for (m = 0; m < 3; m++)
+		ASSERT_EQ(0, wait_merged(w, m, PAGES))
+			TH_LOG("P%d: pages not merged within %d ms", m, MERGE_MS);
+	/* ksmd would keep rearranging the chain: stop it, pages stay. */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
+	ASSERT_EQ(0, chain_pfns(w, pfn, &distinct));
+	TH_LOG("%d mappings in %d KSM pages", CHAIN_MAPPINGS, distinct);
+	EXPECT_LE(CHAIN_MAPPINGS / 2, distinct);
+	EXPECT_EQ(0, chain_counts(pfn));
+
+	/* Migrating the duplicate P2's last page maps moves all its mappings. */
+	if (numa_usable_nodes(nodes, 2) >= 2) {
+		void *page = region_of(w, 2) + (PAGES - 1) * psize();
+		int node, to, status;
+
+		ASSERT_EQ(0, pages_node(crew_pid(w->crew, 2), &page, 1, &node));
+		to = node == nodes[0] ? nodes[1] : nodes[0];
+		ASSERT_EQ(0, pages_move(crew_pid(w->crew, 2), &page, 1, to,
+					&status)) TH_LOG("status %d", status);
+		ASSERT_EQ(0, chain_pfns(w, after, &distinct));
+		EXPECT_EQ(0, chain_counts(after));
+		EXPECT_EQ(0, chain_followed(pfn, after, last));
+	}
+
+	/* P1's COW write of page 0 makes that mapping its own. */
+	ASSERT_EQ(0, write_page0(w, 1));
+	ASSERT_EQ(0, pagemap_get(crew_pid(w->crew, 1),
+				 (unsigned long)region_of(w, 1), &e));
+	ASSERT_EQ(0, kpagecount_get(e.pfn, &count));
+	EXPECT_TRUE(e.exclusive && count == 1)
+		TH_LOG("exclusive %d, mapcount %llu", e.exclusive,
+		       (unsigned long long)count);
+	/* Some kernels flag every anon page KPF_KSM: only where not. */
+	if (kpageflags_ksm_on_plain_anon() == 0) {
+		ASSERT_EQ(0, kpageflags_get(e.pfn, &flags));
+		EXPECT_FALSE(kpf_has(flags, KPF_KSM));
+	}
+	for (m = 0; m < 3; m++)
+		EXPECT_EQ(0, verify(w, m));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * Reclaim of a KSM page: try_to_unmap() walks its rmap items (not an
+ * anon_vma tree) and leaves a swap entry in every mapping; each process
+ * then reads its pages back, where do_swap_page() reuses the KSM folio
+ * while it is in the swap cache or reads a copy. Whichever way, every
+ * process sees its contents, the mappers of one PFN are exactly what
+ * kpagecount says, and ksmd merges everything back into one KSM page.
+ *
+ *   P0..P2 [ K K ... K ]  48 mappings of K, charged to a memory cgroup
+ *   memory.reclaim:   [ s s ... s ]  swap entries in all three
+ *   read back, ksmd:  [ K K ... K ]
+ */
+TEST_F_TIMEOUT(ksm, merged_page_reclaimed_and_back, 90)
+{
+	long long deadline = now_ms() + 20000;
+	struct ksm_world *w = &self->w;
+	char *cgroup = self->cgroup;
+	int m, i, left, ret, seen;
+	char report[2048];
+	struct pagemap_entry e;
+	__u64 pfn[CHAIN_MAPPINGS], count;
+	const char *why;
+
+	if (!swap_enabled())
+		SKIP(return, "needs swap for reclaim");
+	why = memcg_create(cgroup, sizeof(self->cgroup));
+	if (why) {
+		cgroup[0] = 0;
+		SKIP(return, "%s", why);
+	}
+	for (m = 0; m < w->nr; m++)
+		ASSERT_EQ(0, memcg_attach(cgroup, crew_pid(w->crew, m)));
+	merge_all(_metadata, self, CREW_MADVISE, MADV_MERGEABLE);
+	/* ksmd would hold references while scanning: stop it. */
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/run", "0"));
+	do {
+		ret = memcg_reclaim(cgroup, 16 * PAGES * psize());
+		ASSERT_TRUE(!ret || ret == -EAGAIN)
+			TH_LOG("memory.reclaim: %s", strerror(-ret));
+		for (left = 0, m = 0; m < w->nr; m++)
+			for (i = 0; i < PAGES; i++)
+				left += pagemap_get(crew_pid(w->crew, m),
+						    (unsigned long)region_of(w, m) +
+						    i * psize(), &e) || !e.swapped;
+	} while (left && now_ms() < deadline);
+	EXPECT_EQ(0, left) TH_LOG("%d KSM mappings not swapped out", left);
+
+	/* Read back: contents, and kpagecount agrees with the PFNs seen. */
+	for (m = 0; m < w->nr; m++)
+		EXPECT_EQ(0, verify(w, m)) TH_LOG("P%d", m);
+	for (m = 0; m < w->nr; m++)
+		for (i = 0; i < PAGES; i++) {
+			ASSERT_EQ(0, pagemap_get(crew_pid(w->crew, m),
+						 (unsigned long)region_of(w, m) +
+						 i * psize(), &e));
+			ASSERT_TRUE(e.present && e.pfn);
+			pfn[m * PAGES + i] = e.pfn;
+		}
+	for (m = 0; m < CHAIN_MAPPINGS; m++) {
+		for (seen = 0, i = 0; i < CHAIN_MAPPINGS; i++)
+			seen += pfn[i] == pfn[m];
+		ASSERT_EQ(0, kpagecount_get(pfn[m], &count));
+		EXPECT_EQ((__u64)seen, count) TH_LOG("mapping %d", m);
+	}
+	ASSERT_EQ(0, ksm_start_fast());
+	for (m = 0; m < w->nr; m++)
+		ASSERT_EQ(0, wait_merged(w, m, PAGES))
+			TH_LOG("P%d: not merged again within %d ms", m, MERGE_MS);
+	EXPECT_EQ(0, check_merged(_metadata, w, 7));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }

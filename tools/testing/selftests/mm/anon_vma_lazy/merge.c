@@ -382,4 +382,62 @@ TEST_F(merge, inherited_and_new_in_child_stay_apart)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+/*
+ * A VMA faulted next to a faulted neighbour that it could have merged with
+ * but for its access flags adopts the neighbour's anon_vma at its first
+ * fault (find_mergeable_anon_vma(), reusable_anon_vma(): the neighbour's
+ * anon_vma has a single chain). Made compatible afterwards, the two then
+ * merge: they share one anon_vma. Whether the fault adopts it is policy
+ * (ANON_VMA_LAZY changes the rules for VMAs that have no anon_vma yet), so
+ * the layout is reported; what must hold either way: every page intact,
+ * shared with the child exactly where it did not COW, and reachable by
+ * the walk from the merged or unmerged VMAs once the child is gone.
+ *
+ *   [ A 0-3 rw ][ B 4-7 rwx ]   mapped, neither faulted: two VMAs (flags)
+ *   fault A, then B             B adopts A's anon_vma, or gets its own
+ *   fork; the child COW-writes pages 0 and 4, then B goes back to rw in
+ *   the parent                  [ 0-7 rw ] when B adopted A's, else two
+ */
+TEST_F(merge, neighbour_anon_vma_adopted_at_first_fault)
+{
+	char got[128], report[2048];
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, map_at(self->area, 0, 4, PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, map_at(self->area, 4, 8,
+			    PROT_READ | PROT_WRITE | PROT_EXEC));
+	EXPECT_EQ(2, layout(self->area, got, sizeof(got))) TH_LOG("%s", got);
+	fault_tagged(self->area, 0, 4);
+	fault_tagged(self->area, 4, 8);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int bad = check_pages(self->area, 1, 4, 2) +
+			  check_pages(self->area, 5, 8, 2);
+
+		/* COW of one page on each side. */
+		fault_tagged(self->area, 0, 1);
+		fault_tagged(self->area, 4, 5);
+		bad += check_pages(self->area, 0, 1, 1) +
+		       check_pages(self->area, 4, 5, 1);
+		_exit(bad ? 1 : 0);
+	}
+	ASSERT_EQ(0, reap_with_deadline(pid, WAIT_MS, &status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child: status %#x", status);
+	ASSERT_EQ(0, mprotect(page_at(self->area, 4), 4 * psize(),
+			      PROT_READ | PROT_WRITE));
+	ASSERT_LT(0, layout(self->area, got, sizeof(got)));
+	/* Policy: either layout is correct; which one, is reported. */
+	EXPECT_TRUE(!strcmp(got, "[0,8)") || !strcmp(got, "[0,4) [4,8)"))
+		TH_LOG("VMAs: %s", got);
+	TH_LOG("policy: the second VMA %s its neighbour's anon_vma (%s)",
+	       strcmp(got, "[0,8)") ? "did not adopt" : "adopted", got);
+	EXPECT_EQ(0, check_pages(self->area, 0, 8, 1));
+	EXPECT_EQ(0, walk_pages(self, variant->walk, 0, 8));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
 TEST_HARNESS_MAIN

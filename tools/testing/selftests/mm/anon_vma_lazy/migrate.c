@@ -20,9 +20,6 @@
  *                  of a whole and of part of a lazy VMA; shared pages of a
  *                  fork, also after the parent exited; COWed pages of a
  *                  MAP_PRIVATE file mapping.
- *   migrate_thp    a PMD-mapped THP, a THP PTE-mapped by a partial
- *                  mprotect, a THP shared with a child that COWed one
- *                  subpage.
  *   migrate_race   a process migrating another's pages in a loop while that
  *                  one munmaps, splits by mprotect, forks or lets sharers
  *                  exit; every process ends within its deadline, none
@@ -33,9 +30,10 @@
  * the exclusive bit and kpagecount are as before. A page that stays where
  * it was is a FAIL; fewer than two memory nodes is a SKIP.
  *
- * The processes of migrate and migrate_thp are a crew (crew.h) on one
- * region at the same address in each: P0 maps it, forks P1 and so on, and
- * the test drives them with crew commands, e.g.
+ * THPs and large folios are migrate_thp's (migrate_thp.c). The processes of
+ * migrate are a crew (crew.h, migrate_world.h) on one region at the same
+ * address in each: P0 maps it, forks P1 and so on, and the test drives
+ * them with crew commands, e.g.
  *
  *   P0: mmap, fill          [ A A A A ... A ]  32 pages, PFNs p0..p31
  *   P0: fork P1             P1 maps the same 32 pages (bit 56 clear)
@@ -54,258 +52,13 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/mempolicy.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
-#include <linux/kernel-page-flags.h>
-
 #include "../../kselftest_harness.h"
-#include "crew.h"
-#include "env.h"
-#include "khealth.h"
+#include "migrate_checks.h"
 
 #define PAGES		32
-#define MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
-
-#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
-
-/* Contents of the file behind the MAP_PRIVATE mapping. */
-#define FILE_OWNER	90
-/* Page i of the region: tag { 0, i } when mapped, { OWN(m), i } COWed. */
-#define OWN(m)		(100 + (m))
-
-struct mig_world {
-	struct crew *crew;
-	char *reserved;
-	size_t reserved_len;
-	char *addr;		/* the region, at the same place in every member */
-	int region;		/* the crew's region at addr */
-	int nr_pages;
-	int memfd;		/* the file of CREW_MMAP_FILE */
-};
-
-/* One crew command on pages [first, last) of member @m's region. */
-static int cmd(struct mig_world *w, int m, int op, int first, int last,
-	       long arg)
-{
-	return crew_do(w->crew, m, op, w->region, first, last, arg);
-}
-
-/* The whole region of member @m: one crew command over all its pages. */
-static int cmd_all(struct mig_world *w, int m, int op, long arg)
-{
-	return cmd(w, m, op, 0, w->nr_pages, arg);
-}
-
-static int verify(struct mig_world *w, int m)
-{
-	return cmd_all(w, m, CREW_VERIFY, 0);
-}
-
-/* COW-write pages [first, last) of member @m with its own contents. */
-static int cow_write(struct mig_world *w, int m, int first, int last)
-{
-	return cmd(w, m, CREW_FILL, first, last, OWN(m));
-}
-
-enum backing { SMALL_PAGES, THP, SMALL_THEN_COLLAPSIBLE, PRIVATE_FILE };
-
-/*
- * Map and fault the region of member @m: anonymous small pages, a THP
- * (MADV_HUGEPAGE first), small pages made collapsible afterwards, or
- * MAP_PRIVATE of the test's file (page cache pages, bit 61 set; every
- * page read so that it is mapped).
- */
-static int map_region(struct mig_world *w, int m, enum backing how)
-{
-	int ret;
-
-	if (how == PRIVATE_FILE) {
-		ret = cmd_all(w, m, CREW_MMAP_FILE, 0);
-		return ret ? ret : verify(w, m);
-	}
-	ret = cmd_all(w, m, CREW_MMAP, 0);
-	if (!ret && how != SMALL_PAGES)
-		ret = cmd_all(w, m, CREW_MADVISE,
-			      how == THP ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
-	if (!ret)
-		ret = cmd_all(w, m, CREW_FILL, 0);
-	/* Collapsible once the small pages are there. */
-	if (!ret && how == SMALL_THEN_COLLAPSIBLE)
-		ret = cmd_all(w, m, CREW_MADVISE, MADV_HUGEPAGE);
-	return ret;
-}
-
-/* The file behind CREW_MMAP_FILE (shmem): every page tagged. */
-static int make_file(int nr_pages)
-{
-	struct page_tag tag = { .owner = FILE_OWNER };
-	char *page = malloc(psize());
-	int fd = memfd_create("avl_migrate", MFD_CLOEXEC);
-	int i;
-
-	if (fd < 0 || !page || ftruncate(fd, nr_pages * psize()))
-		goto fail;
-	for (i = 0; i < nr_pages; i++) {
-		tag.index = i;
-		tag_fill(page, psize(), &tag);
-		if (pwrite(fd, page, psize(), i * psize()) !=
-		    (ssize_t)psize())
-			goto fail;
-	}
-	free(page);
-	return fd;
-fail:
-	free(page);
-	if (fd >= 0)
-		close(fd);
-	return -1;
-}
-
-/*
- * The common set-up: oracles and two nodes, a reserved range with the
- * region @nr_pages long at an @align-aligned address in it, the file, a
- * crew with member 0 forked.
- */
-static void world_init(struct __test_metadata *_metadata, struct mig_world *w,
-		       int *nodes, struct khealth *health, int nr_pages,
-		       size_t align)
-{
-	const char *missing = page_oracles_missing();
-	unsigned long a;
-	pid_t pid;
-
-	report_environment_once();
-	w->memfd = -1;
-	if (missing)
-		SKIP(return, "%s", missing);
-	if (numa_usable_nodes(nodes, 2) < 2)
-		SKIP(return, "needs 2 NUMA nodes with memory for migration");
-	w->nr_pages = nr_pages;
-	/* Room for the region, a gap, and the region moved (CREW_MREMAP). */
-	w->reserved_len = (size_t)(2 * nr_pages + 1) * psize() + align;
-	w->reserved = reserve_range(w->reserved_len);
-	ASSERT_NE(NULL, w->reserved);
-	a = ((unsigned long)w->reserved + align - 1) & ~(align - 1);
-	w->addr = (char *)a;
-	w->memfd = make_file(nr_pages);
-	ASSERT_LE(0, w->memfd);
-	w->crew = crew_create(3);
-	ASSERT_NE(NULL, w->crew);
-	w->region = crew_add_region(w->crew, w->addr, nr_pages, true);
-	ASSERT_LE(0, w->region);
-	crew_set_file(w->crew, w->memfd, FILE_OWNER);
-	pid = crew_start(w->crew, 0);
-	ASSERT_LT(0, pid);
-	ASSERT_EQ(0, khealth_begin(health, "migrate"));
-}
-
-static void world_destroy(struct mig_world *w)
-{
-	crew_destroy(w->crew);
-	knob_restore_all();
-	if (w->reserved)
-		munmap(w->reserved, w->reserved_len);
-	if (w->memfd >= 0)
-		close(w->memfd);
-}
-
-/* ---- oracles ------------------------------------------------------------ */
-
-/* Pagemap entries of pages [0, count) of member @m (or of @pid). */
-static int read_entries(pid_t pid, const char *addr, int count,
-			struct pagemap_entry *e)
-{
-	int i;
-
-	for (i = 0; i < count; i++)
-		if (pagemap_get(pid, (unsigned long)addr + i * psize(),
-				&e[i]) || !e[i].present || !e[i].pfn)
-			return -1;
-	return 0;
-}
-
-/* The same, present or not (after a pageout). */
-static int read_entries_any(pid_t pid, const char *addr, int count,
-			    struct pagemap_entry *e)
-{
-	int i;
-
-	for (i = 0; i < count; i++)
-		if (pagemap_get(pid, (unsigned long)addr + i * psize(),
-				&e[i]))
-			return -1;
-	return 0;
-}
-
-static void addrs_of(const char *addr, int first, int last, void **pages)
-{
-	int i;
-
-	for (i = first; i < last; i++)
-		pages[i - first] = (void *)(addr + (size_t)i * psize());
-}
-
-/*
- * Pages [first, last) of @pid on @node, queried afterwards with
- * move_pages: the number that are not (each logged).
- */
-static int count_off_node(struct __test_metadata *_metadata, pid_t pid,
-			  const char *addr, int first, int last, int node)
-{
-	static void *pages[MAX_PAGES];
-	static int status[MAX_PAGES];
-	int i, bad = 0, logged = 0;
-
-	addrs_of(addr, first, last, pages);
-	if (pages_node(pid, pages, last - first, status))
-		return last - first;
-	for (i = 0; i < last - first; i++) {
-		if (status[i] == node)
-			continue;
-		if (logged++ < 4)
-			TH_LOG("pid %d page %d on node %d, want %d", pid,
-			       first + i, status[i], node);
-		bad++;
-	}
-	return bad;
-}
-
-/* raw move_pages of pages [first, last) with MPOL_MF_@flags. */
-static long move_range(pid_t pid, const char *addr, int first, int last,
-		       int node, int flags, int *status)
-{
-	static void *pages[MAX_PAGES];
-	static int target[MAX_PAGES];
-	int i;
-
-	addrs_of(addr, first, last, pages);
-	for (i = 0; i < last - first; i++)
-		target[i] = node;
-	return syscall(SYS_move_pages, pid, last - first, pages, target,
-		       status, flags);
-}
-
-static int other_node(const int *nodes, int node)
-{
-	return node == nodes[0] ? nodes[1] : nodes[0];
-}
-
-/* Node of page @i of @pid, or a negative errno. */
-static int node_of(pid_t pid, const char *addr, int i)
-{
-	void *page = (void *)(addr + (size_t)i * psize());
-	int status;
-
-	if (pages_node(pid, &page, 1, &status))
-		return -errno;
-	return status;
-}
 
 /* ---- migrate: base pages ------------------------------------------------ */
 
@@ -326,64 +79,6 @@ FIXTURE_TEARDOWN(migrate)
 	world_destroy(&self->w);
 }
 
-static void check_log(struct __test_metadata *_metadata, struct khealth *h)
-{
-	char report[2048];
-
-	EXPECT_EQ(0, khealth_check(h, report, sizeof(report)))
-		TH_LOG("kernel log / taint:\n%s", report);
-}
-
-/*
- * Pages [first, last) of member @m were migrated to @node: they are there,
- * at PFNs other than @before, exclusive as before, mapped once (or
- * @mappers times), and every member in @sharers maps the same new PFNs.
- */
-static void check_moved(struct __test_metadata *_metadata,
-			struct mig_world *w, int m, int first, int last,
-			int node, const struct pagemap_entry *before,
-			unsigned int sharers)
-{
-	static struct pagemap_entry now[MAX_PAGES], other[MAX_PAGES];
-	int i, q, mappers = 1 + __builtin_popcount(sharers), mappers_seen;
-	__u64 count, flags;
-
-	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, m), w->addr, first,
-				    last, node));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, now));
-	for (i = first; i < last; i++) {
-		EXPECT_NE(before[i].pfn, now[i].pfn)
-			TH_LOG("P%d page %d kept its PFN", m, i);
-		EXPECT_EQ(before[i].exclusive, now[i].exclusive);
-		EXPECT_EQ(before[i].file, now[i].file);
-		ASSERT_EQ(0, kpagecount_get(now[i].pfn, &count));
-		ASSERT_EQ(0, kpageflags_get(now[i].pfn, &flags));
-		/*
-		 * A page of a large folio may count the folio's average
-		 * (kernels without CONFIG_PAGE_MAPCOUNT): exact only for
-		 * small ones.
-		 */
-		if (kpf_has(flags, KPF_THP))
-			mappers_seen = count ? mappers : 0;
-		else
-			mappers_seen = count;
-		EXPECT_EQ(mappers, mappers_seen) TH_LOG("P%d page %d", m, i);
-	}
-	for (q = 0; q < 3; q++) {
-		if (!(sharers & (1U << q)))
-			continue;
-		ASSERT_EQ(0, read_entries(crew_pid(w->crew, q), w->addr, w->nr_pages,
-					  other));
-		for (i = first; i < last; i++)
-			EXPECT_EQ(now[i].pfn, other[i].pfn)
-				TH_LOG("page %d: P%d at %#llx, P%d at %#llx", i,
-				       m, (unsigned long long)now[i].pfn, q,
-				       (unsigned long long)other[i].pfn);
-		EXPECT_EQ(0, verify(w, q));
-	}
-	EXPECT_EQ(0, verify(w, m));
-}
-
 /*
  * A never-forked (lazy) region: move_pages without MOVE_ALL moves all its
  * pages (they are exclusive), and back with MOVE_ALL.
@@ -391,21 +86,18 @@ static void check_moved(struct __test_metadata *_metadata,
 TEST_F_TIMEOUT(migrate, lazy_pages_move_pages, 60)
 {
 	static struct pagemap_entry before[PAGES];
-	static int status[PAGES];
+	static int from[PAGES], to[PAGES];
 	struct mig_world *w = &self->w;
-	int node, to, k;
+	int k;
 
 	ASSERT_EQ(0, map_region(w, 0, SMALL_PAGES));
-	node = node_of(crew_pid(w->crew, 0), w->addr, 0);
-	ASSERT_LE(0, node);
 	for (k = 0; k < 2; k++) {
 		ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, before));
-		to = other_node(self->nodes, node);
-		ASSERT_EQ(0, move_range(crew_pid(w->crew, 0), w->addr, 0, PAGES, to,
-					k ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
-					status)) TH_LOG("move_pages: %m");
+		ASSERT_EQ(0, move_each(crew_pid(w->crew, 0), w->addr, 0, PAGES,
+				       self->nodes,
+				       k ? MPOL_MF_MOVE_ALL : MPOL_MF_MOVE,
+				       from, to)) TH_LOG("move_pages: %m");
 		check_moved(_metadata, w, 0, 0, PAGES, to, before, 0);
-		node = to;
 	}
 	check_log(_metadata, &self->health);
 }
@@ -462,43 +154,41 @@ TEST_F_TIMEOUT(migrate, lazy_pages_mbind_whole_then_part, 60)
 TEST_F_TIMEOUT(migrate, shared_pages_then_parent_exit, 60)
 {
 	static struct pagemap_entry before[PAGES], now[PAGES];
-	static int status[PAGES];
+	static int from[PAGES], to[PAGES];
 	struct mig_world *w = &self->w;
-	int node, to, i;
+	int i;
 
 	ASSERT_EQ(0, map_region(w, 0, SMALL_PAGES));
 	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
 	ASSERT_EQ(0, cow_write(w, 1, 0, PAGES / 4));
-	node = node_of(crew_pid(w->crew, 0), w->addr, PAGES - 1);
-	ASSERT_LE(0, node);
-	to = other_node(self->nodes, node);
 
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, before));
-	EXPECT_LE(0, move_range(crew_pid(w->crew, 0), w->addr, 0, PAGES, to,
-				MPOL_MF_MOVE, status));
+	EXPECT_LE(0, move_each(crew_pid(w->crew, 0), w->addr, 0, PAGES,
+			       self->nodes, MPOL_MF_MOVE, from, to));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, now));
 	for (i = 0; i < PAGES; i++) {
 		bool shared = i >= PAGES / 4;
 
 		EXPECT_EQ(!shared, now[i].exclusive) TH_LOG("page %d", i);
-		EXPECT_EQ(shared ? node : to, node_of(crew_pid(w->crew, 0), w->addr, i))
+		EXPECT_EQ(shared ? from[i] : to[i],
+			  node_of(crew_pid(w->crew, 0), w->addr, i))
 			TH_LOG("page %d (shared %d) after MPOL_MF_MOVE", i,
 			       shared);
 	}
 
 	/* MOVE_ALL from the child: its own pages and the shared ones. */
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
-	ASSERT_EQ(0, move_range(crew_pid(w->crew, 1), w->addr, PAGES / 4, PAGES, to,
-				MPOL_MF_MOVE_ALL, status));
+	ASSERT_EQ(0, move_each(crew_pid(w->crew, 1), w->addr, PAGES / 4, PAGES,
+			       self->nodes, MPOL_MF_MOVE_ALL, from, to));
 	check_moved(_metadata, w, 1, PAGES / 4, PAGES, to, before, 1);
 
 	ASSERT_EQ(0, crew_exit(w->crew, 0));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_TRUE(before[i].exclusive) TH_LOG("page %d", i);
-	ASSERT_EQ(0, move_range(crew_pid(w->crew, 1), w->addr, 0, PAGES, node,
-				MPOL_MF_MOVE, status));
-	check_moved(_metadata, w, 1, 0, PAGES, node, before, 0);
+	ASSERT_EQ(0, move_each(crew_pid(w->crew, 1), w->addr, 0, PAGES,
+			       self->nodes, MPOL_MF_MOVE, from, to));
+	check_moved(_metadata, w, 1, 0, PAGES, to, before, 0);
 	check_log(_metadata, &self->health);
 }
 
@@ -517,9 +207,9 @@ TEST_F_TIMEOUT(migrate, shared_pages_then_parent_exit, 60)
 TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
 {
 	static struct pagemap_entry before[PAGES], now[PAGES];
-	static int status[PAGES];
+	static int from[PAGES], to[PAGES];
 	struct mig_world *w = &self->w;
-	int node, to, i;
+	int i;
 
 	ASSERT_EQ(0, map_region(w, 0, PRIVATE_FILE));
 	ASSERT_EQ(0, cow_write(w, 0, 0, PAGES / 2));
@@ -530,29 +220,26 @@ TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, before));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_EQ(i >= PAGES / 2, before[i].file) TH_LOG("page %d", i);
-	node = node_of(crew_pid(w->crew, 0), w->addr, PAGES / 2 - 1);
-	ASSERT_LE(0, node);
-	to = other_node(self->nodes, node);
 
 	/* Parent: its own copies [0, 1/4) and the shared ones [1/4, 1/2). */
-	ASSERT_EQ(0, move_range(crew_pid(w->crew, 0), w->addr, 0, PAGES / 2, to,
-				MPOL_MF_MOVE_ALL, status));
+	ASSERT_EQ(0, move_each(crew_pid(w->crew, 0), w->addr, 0, PAGES / 2,
+			       self->nodes, MPOL_MF_MOVE_ALL, from, to));
 	check_moved(_metadata, w, 0, 0, PAGES / 4, to, before, 0);
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, now));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
 	for (i = PAGES / 4; i < PAGES / 2; i++)
 		EXPECT_EQ(now[i].pfn, before[i].pfn) TH_LOG("page %d", i);
-	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 1), w->addr,
-				    PAGES / 4, PAGES / 2, to));
+	EXPECT_EQ(0, count_off_nodes(_metadata, crew_pid(w->crew, 1), w->addr,
+				     PAGES / 4, PAGES / 2, to));
 	for (i = 0; i < PAGES; i++)
 		EXPECT_EQ(i >= PAGES / 2, before[i].file) TH_LOG("page %d", i);
 
 	/* The parent exits; the child's copies move on their own. */
 	ASSERT_EQ(0, crew_exit(w->crew, 0));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, PAGES, before));
-	ASSERT_EQ(0, move_range(crew_pid(w->crew, 1), w->addr, 0, PAGES / 2, node,
-				MPOL_MF_MOVE, status));
-	check_moved(_metadata, w, 1, 0, PAGES / 2, node, before, 0);
+	ASSERT_EQ(0, move_each(crew_pid(w->crew, 1), w->addr, 0, PAGES / 2,
+			       self->nodes, MPOL_MF_MOVE, from, to));
+	check_moved(_metadata, w, 1, 0, PAGES / 2, to, before, 0);
 	check_log(_metadata, &self->health);
 }
 
@@ -572,10 +259,10 @@ TEST_F_TIMEOUT(migrate, file_private_cow_pages, 60)
 TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 {
 	static struct pagemap_entry mine[PAGES], theirs[PAGES];
-	static int status[PAGES];
+	static int from[PAGES], to[PAGES];
 	struct mig_world *w = &self->w;
 	char *moved = w->addr + (size_t)(PAGES + 1) * psize();
-	int node, to, i, try, left;
+	int i, try, left;
 
 	ASSERT_EQ(0, map_region(w, 0, PRIVATE_FILE));
 	ASSERT_EQ(0, cow_write(w, 0, 0, PAGES / 2));
@@ -597,17 +284,14 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 	}
 
 	/* Migration from the parent reaches the moved mapping. */
-	node = node_of(crew_pid(w->crew, 0), w->addr, PAGES / 2 - 1);
-	ASSERT_LE(0, node);
-	to = other_node(self->nodes, node);
-	ASSERT_EQ(0, move_range(crew_pid(w->crew, 0), w->addr, PAGES / 4, PAGES / 2,
-				to, MPOL_MF_MOVE_ALL, status));
+	ASSERT_EQ(0, move_each(crew_pid(w->crew, 0), w->addr, PAGES / 4,
+			       PAGES / 2, self->nodes, MPOL_MF_MOVE_ALL, from, to));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, PAGES, mine));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), moved, PAGES, theirs));
 	for (i = PAGES / 4; i < PAGES / 2; i++)
 		EXPECT_EQ(mine[i].pfn, theirs[i].pfn) TH_LOG("page %d", i);
-	EXPECT_EQ(0, count_off_node(_metadata, crew_pid(w->crew, 1), moved, PAGES / 4,
-				    PAGES / 2, to));
+	EXPECT_EQ(0, count_off_nodes(_metadata, crew_pid(w->crew, 1), moved,
+				     PAGES / 4, PAGES / 2, to));
 
 	/* The child's own copies go out to swap and come back. */
 	if (swap_enabled()) {
@@ -628,247 +312,10 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 	check_log(_metadata, &self->health);
 }
 
-/* ---- migrate_thp -------------------------------------------------------- */
-
-FIXTURE(migrate_thp) {
-	struct mig_world w;
-	int nodes[2];
-	int thp_pages;
-	struct khealth health;
-};
-
-FIXTURE_SETUP(migrate_thp)
-{
-	unsigned long pmd_size = read_pmd_pagesize();
-	char mode[64];
-
-	if (!pmd_size ||
-	    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
-		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
-	self->thp_pages = pmd_size / psize();
-	if (self->thp_pages > MAX_PAGES)
-		SKIP(return, "PMD size %lu needs more than %d pages", pmd_size,
-		     MAX_PAGES);
-	world_init(_metadata, &self->w, self->nodes, &self->health,
-		   self->thp_pages, pmd_size);
-	if (strstr(mode, "[never]"))
-		ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
-}
-
-FIXTURE_TEARDOWN(migrate_thp)
-{
-	world_destroy(&self->w);
-}
-
-/* kB of AnonHugePages of the region's VMA in member @m. */
-static long anon_huge_kb(struct mig_world *w, int m)
-{
-	char path[64];
-	unsigned long kb;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", crew_pid(w->crew, m));
-	if (smaps_field_kb(path, (unsigned long)w->addr, "AnonHugePages", &kb))
-		return -1;
-	return kb;
-}
-
-/* Map the THP region in member 0; SKIP when no huge page was available. */
-static void map_thp(struct __test_metadata *_metadata, struct mig_world *w)
-{
-	ASSERT_EQ(0, map_region(w, 0, THP));
-	if (anon_huge_kb(w, 0) * 1024 != (long)(w->nr_pages * psize()))
-		SKIP(return, "no huge page could be allocated (fragmented memory)");
-}
-
-/* The pages of member @m form one THP: contiguous PFNs, KPF_THP. */
-static int is_one_thp(struct mig_world *w, int m, int first, int last)
-{
-	static struct pagemap_entry e[MAX_PAGES];
-	__u64 flags;
-	int i;
-
-	if (read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, e) ||
-	    kpageflags_get(e[first].pfn, &flags) ||
-	    !kpf_has(flags, KPF_THP))
-		return 0;
-	for (i = first; i < last; i++)
-		if (e[i].pfn != e[first].pfn + (i - first))
-			return 0;
-	return 1;
-}
-
-/*
- * Migrate the whole region of member @m to the other node and check the
- * pages, the sharers in @sharers and whether the THP survived.
- */
-static void migrate_thp_region(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(migrate_thp) * self, int m,
-			       int first, int last, unsigned int sharers)
-{
-	static struct pagemap_entry before[MAX_PAGES];
-	static int status[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int node, to, was_thp = is_one_thp(w, m, first, last);
-
-	node = node_of(crew_pid(w->crew, m), w->addr, first);
-	ASSERT_LE(0, node);
-	to = other_node(self->nodes, node);
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, before));
-	ASSERT_EQ(0, move_range(crew_pid(w->crew, m), w->addr, first, last, to,
-				MPOL_MF_MOVE_ALL, status)) TH_LOG("%m");
-	check_moved(_metadata, w, m, first, last, to, before, sharers);
-	/* The kernel may split a THP it cannot allocate on the target. */
-	if (was_thp && !is_one_thp(w, m, first, last))
-		TH_LOG("note: the THP was split by migration");
-}
-
-/* A PMD-mapped THP of a lazy VMA moves as one and stays PMD-mapped. */
-TEST_F_TIMEOUT(migrate_thp, pmd_mapped, 60)
-{
-	struct mig_world *w = &self->w;
-
-	map_thp(_metadata, w);
-	ASSERT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
-	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
-	if (is_one_thp(w, 0, 0, w->nr_pages))
-		EXPECT_EQ((long)(w->nr_pages * psize() / 1024),
-			  anon_huge_kb(w, 0));
-	check_log(_metadata, &self->health);
-}
-
-/*
- * mprotect of one subpage splits the VMA in three and the PMD into PTEs:
- * the large folio is now mapped by PTEs of three VMAs (three pieces of a
- * lazy VMA under ANON_VMA_LAZY), all of which the walk must find.
- */
-TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
-{
-	struct mig_world *w = &self->w;
-	struct vma_extent v[4];
-	unsigned long lo = (unsigned long)w->addr;
-
-	map_thp(_metadata, w);
-	ASSERT_EQ(0, cmd(w, 0, CREW_MPROTECT, 100, 101, PROT_READ));
-	EXPECT_EQ(3, vma_layout(crew_pid(w->crew, 0), lo,
-				lo + w->nr_pages * psize(), v, 4));
-	EXPECT_EQ(0, anon_huge_kb(w, 0));
-	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
-	check_log(_metadata, &self->health);
-}
-
-/*
- * A THP shared with a child that COW-wrote one subpage (the child's PMD is
- * split; it maps the rest by PTEs): migrating from the parent moves every
- * shared subpage for both; the child's own page stays its own. Then the
- * parent exits and the child's pages move through its inherited VMA.
- *
- *   P0 [ T T T T T T ... T ]   one THP, PMD-mapped
- *   P1 [ T T T T T 1 ... T ]   COWed subpage 5: PTE-mapped, rest shared
- *   P0 moves 6..511 for both; P0 exits; P1 moves all its 512 pages
- */
-TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
-{
-	static struct pagemap_entry mine[MAX_PAGES], theirs[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int n = w->nr_pages, cowed = 5;
-
-	map_thp(_metadata, w);
-	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
-	ASSERT_EQ(0, cow_write(w, 1, cowed, cowed + 1));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
-	EXPECT_TRUE(theirs[cowed].exclusive);
-
-	/* Everything but the COWed subpage is shared; move those. */
-	migrate_thp_region(_metadata, self, 0, cowed + 1, n, 2);
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, mine));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
-	EXPECT_NE(mine[cowed].pfn, theirs[cowed].pfn);
-
-	ASSERT_EQ(0, crew_exit(w->crew, 0));
-	migrate_thp_region(_metadata, self, 1, 0, n, 0);
-	check_log(_metadata, &self->health);
-}
-
-/*
- * MADV_COLLAPSE of small pages into a THP takes the VMA's anon_vma lock and
- * rewrites the folio's rmap; under ANON_VMA_LAZY the VMA may have none (lazy)
- * or a borrowed one (inherited). Collapse, then migrate the new THP.
- * Returns 0, or a SKIP reason when the kernel cannot collapse at all.
- */
-static const char *collapse(struct __test_metadata *_metadata,
-			    struct mig_world *w, int m)
-{
-	int ret = cmd_all(w, m, CREW_MADVISE, MADV_COLLAPSE), major = 0, minor = 0;
-	struct utsname u;
-
-	/* EINVAL is also "cannot collapse this": only old kernels SKIP. */
-	if (ret == -EINVAL && !uname(&u) &&
-	    sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-	    (major < 6 || (major == 6 && minor < 1)))
-		return "no MADV_COLLAPSE (kernel older than 6.1)";
-	/* EAGAIN/ENOMEM: no huge page free now, not a kernel bug. */
-	if (ret == -EAGAIN || ret == -ENOMEM)
-		return "MADV_COLLAPSE found no huge page (fragmented memory)";
-	EXPECT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(-ret));
-	return NULL;
-}
-
-/* A never-forked (lazy) region of small pages collapses, then migrates. */
-TEST_F_TIMEOUT(migrate_thp, collapse_lazy, 60)
-{
-	struct mig_world *w = &self->w;
-	const char *why;
-
-	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
-	why = collapse(_metadata, w, 0);
-	if (why)
-		SKIP(return, "%s", why);
-	EXPECT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
-	EXPECT_EQ((long)(w->nr_pages * psize() / 1024), anon_huge_kb(w, 0));
-	EXPECT_EQ(0, verify(w, 0));
-	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
-	check_log(_metadata, &self->health);
-}
-
-/*
- * Small pages shared with a parent, collapsed in the child (an inherited
- * VMA; the child COW-writes one page first, collapse needs a writable
- * PTE): the child gets a THP of its own, the parent keeps its small
- * pages, now exclusive; both migrate on their own afterwards.
- *
- *   P0 [ s s s ... s ]   small pages     P1 [ 1 s s ... s ]  after fork
- *   P1 MADV_COLLAPSE:    P1 [ T T T ... T ]  P0 keeps [ s s ... s ]
- */
-TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
-{
-	static struct pagemap_entry before[MAX_PAGES], after[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int n = w->nr_pages, i;
-	const char *why;
-
-	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
-	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
-	ASSERT_EQ(0, cow_write(w, 1, 0, 1));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, before));
-	why = collapse(_metadata, w, 1);
-	if (why)
-		SKIP(return, "%s", why);
-	EXPECT_TRUE(is_one_thp(w, 1, 0, n));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, after));
-	for (i = 0; i < n; i++) {
-		EXPECT_EQ(before[i].pfn, after[i].pfn) TH_LOG("P0 page %d", i);
-		EXPECT_TRUE(after[i].exclusive) TH_LOG("P0 page %d", i);
-	}
-	EXPECT_EQ(0, verify(w, 0));
-	EXPECT_EQ(0, verify(w, 1));
-	migrate_thp_region(_metadata, self, 1, 0, n, 0);
-	migrate_thp_region(_metadata, self, 0, 0, n, 0);
-	check_log(_metadata, &self->health);
-}
-
 /* ---- migrate_race ------------------------------------------------------- */
 
 #define RACE_PAGES	64
+#define RACE_MAX_PAGES	512	/* the thp variants: one PMD */
 #define RACE_MS		3000
 #define RACE_WAIT_MS	30000	/* a sharer, the quiet phase */
 #define RACE_DEADLINE_MS	(RACE_MS + RACE_WAIT_MS)
@@ -888,15 +335,24 @@ struct race_report {
 
 FIXTURE(migrate_race) {
 	int nodes[2];
-	char *base;
+	char *reserved, *base;
+	size_t reserved_len;
+	int pages;
 	struct race_report *report;
 	pid_t victim, migrator;
 	unsigned long seed;
 	struct khealth health;
 };
 
+/*
+ * The thp variants race on a PMD-mapped THP instead, made anew every 16
+ * rounds: the mutations split its PMD (also while it is a migration
+ * entry), fork copies it (also as a migration entry), COW copies a
+ * subpage of it.
+ */
 FIXTURE_VARIANT(migrate_race) {
 	enum race_op op;
+	bool thp;
 };
 
 FIXTURE_VARIANT_ADD(migrate_race, munmap) {
@@ -915,9 +371,26 @@ FIXTURE_VARIANT_ADD(migrate_race, exit_of_sharers) {
 	.op = RACE_EXIT,
 };
 
+FIXTURE_VARIANT_ADD(migrate_race, thp_munmap) {
+	.op = RACE_MUNMAP,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, thp_mprotect_split) {
+	.op = RACE_MPROTECT,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, thp_fork_and_cow) {
+	.op = RACE_FORK_COW,
+	.thp = true,
+};
+
 FIXTURE_SETUP(migrate_race)
 {
 	const char *missing = page_oracles_missing();
+	char mode[64];
+	size_t align;
 
 	report_environment_once();
 	if (missing)
@@ -925,8 +398,22 @@ FIXTURE_SETUP(migrate_race)
 	if (numa_usable_nodes(self->nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	self->seed = test_seed();
-	self->base = reserve_range(RACE_PAGES * psize());
-	ASSERT_NE(NULL, self->base);
+	self->pages = RACE_PAGES;
+	align = psize();
+	if (variant->thp) {
+		align = read_pmd_pagesize();
+		if (!align || align / psize() > RACE_MAX_PAGES ||
+		    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
+			SKIP(return, "no THP of at most %d pages", RACE_MAX_PAGES);
+		if (strstr(mode, "[never]"))
+			ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
+		self->pages = align / psize();
+	}
+	self->reserved_len = self->pages * psize() + align;
+	self->reserved = reserve_range(self->reserved_len);
+	ASSERT_NE(NULL, self->reserved);
+	self->base = (char *)(((unsigned long)self->reserved + align - 1) &
+			      ~(align - 1));
 	self->report = shared_area(sizeof(*self->report));
 	ASSERT_NE(NULL, self->report);
 	/* Grandchildren orphaned by a killed victim come back to us. */
@@ -946,8 +433,9 @@ FIXTURE_TEARDOWN(migrate_race)
 	/* Reap everything, orphans included, within a deadline. */
 	while (now_ms() < deadline && waitpid(-1, &status, WNOHANG) >= 0)
 		usleep(1000);
-	if (self->base)
-		munmap(self->base, RACE_PAGES * psize());
+	if (self->reserved)
+		munmap(self->reserved, self->reserved_len);
+	knob_restore_all();
 }
 
 static unsigned long next_rand(unsigned long *state)
@@ -958,7 +446,9 @@ static unsigned long next_rand(unsigned long *state)
 /* The victim's own view of its pages. */
 struct victim_model {
 	char *base;
-	struct page_tag tag[RACE_PAGES];
+	int n;			/* pages */
+	bool thp;
+	struct page_tag tag[RACE_MAX_PAGES];
 };
 
 static void victim_fill(struct victim_model *v, int first, int last,
@@ -978,7 +468,7 @@ static int victim_verify(struct victim_model *v)
 {
 	int i, bad = 0;
 
-	for (i = 0; i < RACE_PAGES; i++)
+	for (i = 0; i < v->n; i++)
 		bad += !!tag_verify(v->base + i * psize(), psize(),
 				    &v->tag[i], NULL);
 	return bad;
@@ -997,8 +487,8 @@ static __noreturn void sharer(struct victim_model *v, int first, int last)
 static void victim_round(struct victim_model *v, enum race_op op,
 			 unsigned long *rnd, struct race_report *r)
 {
-	int first = next_rand(rnd) % RACE_PAGES;
-	int last = first + 1 + next_rand(rnd) % (RACE_PAGES - first);
+	int first = next_rand(rnd) % v->n;
+	int last = first + 1 + next_rand(rnd) % (v->n - first);
 	size_t len = (last - first) * psize();
 	char *at = v->base + first * psize();
 	int status;
@@ -1038,13 +528,26 @@ static void victim_round(struct victim_model *v, enum race_op op,
 	}
 }
 
-static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
-			      enum race_op op, pid_t parent)
+/* Map the whole region (a THP where wanted) and fill every page. */
+static void victim_map(struct victim_model *v)
 {
-	static void *pages[RACE_PAGES];
-	static int status[RACE_PAGES];
+	size_t len = v->n * psize();
+
+	munmap(v->base, len);
+	if (mmap(v->base, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != v->base ||
+	    madvise(v->base, len, v->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE))
+		_exit(2);
+	victim_fill(v, 0, v->n, 1);
+}
+
+static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
+			      enum race_op op, bool thp, pid_t parent)
+{
+	static void *pages[RACE_MAX_PAGES];
+	static int status[RACE_MAX_PAGES];
 	struct race_report *r = self->report;
-	struct victim_model v = { .base = self->base };
+	struct victim_model v = { .base = self->base, .n = self->pages };
 	unsigned long rnd = self->seed;
 	long long end = now_ms() + RACE_MS;
 	int i, node;
@@ -1052,13 +555,15 @@ static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(3);
-	if (mmap(v.base, RACE_PAGES * psize(), PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != v.base)
-		_exit(2);
-	victim_fill(&v, 0, RACE_PAGES, 1);
+	v.thp = thp;
+	victim_map(&v);
 	while (now_ms() < end) {
 		victim_round(&v, op, &rnd, r);
 		r->rounds++;
+		if (thp && r->rounds % 16 == 0) {
+			r->bad_pages += victim_verify(&v);
+			victim_map(&v);
+		}
 		if (r->rounds % 8 == 0)
 			r->bad_pages += victim_verify(&v);
 	}
@@ -1067,13 +572,13 @@ static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
 	while (!__atomic_load_n(&r->migrator_done, __ATOMIC_ACQUIRE) &&
 	       now_ms() < end + RACE_WAIT_MS)
 		usleep(1000);
-	addrs_of(v.base, 0, RACE_PAGES, pages);
+	addrs_of(v.base, 0, v.n, pages);
 	node = pages_node(0, pages, 1, status) ? -1 : status[0];
 	node = node == self->nodes[0] ? self->nodes[1] : self->nodes[0];
-	if (pages_move(0, pages, RACE_PAGES, node, status) < 0 ||
-	    pages_node(0, pages, RACE_PAGES, status))
-		r->final_off_node = RACE_PAGES;
-	for (i = 0; i < RACE_PAGES; i++)
+	if (pages_move(0, pages, v.n, node, status) < 0 ||
+	    pages_node(0, pages, v.n, status))
+		r->final_off_node = v.n;
+	for (i = 0; i < v.n; i++)
 		r->final_off_node += status[i] != node;
 	r->bad_pages += victim_verify(&v);
 	_exit(0);
@@ -1083,8 +588,8 @@ static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
 static __noreturn void migrator(FIXTURE_DATA(migrate_race) * self,
 				pid_t victim_pid, pid_t parent)
 {
-	static void *pages[RACE_PAGES];
-	static int status[RACE_PAGES];
+	static void *pages[RACE_MAX_PAGES];
+	static int status[RACE_MAX_PAGES];
 	struct race_report *r = self->report;
 	long long end = now_ms() + RACE_MS;
 	int i, side = 0;
@@ -1093,10 +598,10 @@ static __noreturn void migrator(FIXTURE_DATA(migrate_race) * self,
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(3);
-	addrs_of(self->base, 0, RACE_PAGES, pages);
+	addrs_of(self->base, 0, self->pages, pages);
 	while (now_ms() < end) {
 		side ^= 1;
-		ret = pages_move(victim_pid, pages, RACE_PAGES,
+		ret = pages_move(victim_pid, pages, self->pages,
 				 self->nodes[side], status);
 		if (ret == -ESRCH)
 			break;
@@ -1104,7 +609,7 @@ static __noreturn void migrator(FIXTURE_DATA(migrate_race) * self,
 		if (ret < 0 && ret != -ENOENT && ret != -EFAULT)
 			_exit(1);
 		r->moves++;
-		for (i = 0; i < RACE_PAGES; i++)
+		for (i = 0; i < self->pages; i++)
 			r->moved += status[i] == self->nodes[side];
 	}
 	__atomic_store_n(&r->migrator_done, 1, __ATOMIC_RELEASE);
@@ -1152,7 +657,7 @@ TEST_F_TIMEOUT(migrate_race, migrate_while_mutating, 90)
 	self->victim = fork();
 	ASSERT_LE(0, self->victim);
 	if (self->victim == 0)
-		victim(self, variant->op, parent);
+		victim(self, variant->op, variant->thp, parent);
 	self->migrator = fork();
 	ASSERT_LE(0, self->migrator);
 	if (self->migrator == 0)

@@ -28,8 +28,13 @@
  * every mapping at its new address.
  */
 #include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "crew.h"
 #include "scenario_test.h"
 
 FIXTURE(mremap) {
@@ -239,6 +244,535 @@ TEST_F_TIMEOUT(mremap, pageout_walks, 90)
 {
 	scenario_test_run(_metadata, &self->s, variant->exit_order,
 			  SC_PAGEOUT_WALK);
+}
+
+/* ---- mremap_pmd: whole page tables and huge PMDs move ------------------ */
+
+/*
+ * An mremap of a PMD-aligned range to a PMD-aligned address moves whole
+ * page tables (move_normal_pmd()) or huge PMDs (move_huge_pmd()) instead
+ * of PTE by PTE, holding the rmap locks so that an rmap walk never sees
+ * the pages at neither address. The pages keep their PFNs; a child that
+ * shares them keeps them at the old address; walks afterwards must reach
+ * the mover's mapping at its new address and every other mapping.
+ *
+ *   [ A: 2 MiB, PMD-aligned ][ 2 MiB gap ][ B: 2 MiB, PMD-aligned ]
+ *   the mover: mremap A -> B; a sharer (after fork) keeps A
+ */
+#define PMD_PAGES_MAX	512
+#define PMD_AWAY(n)	(2 * (n))	/* B, in pages from A */
+
+FIXTURE(mremap_pmd) {
+	struct crew *crew;
+	char *reserved;
+	size_t reserved_len;
+	char *a;
+	int pages;		/* one PMD's worth */
+	int nodes[2];
+	bool numa, swap;
+	struct khealth health;
+};
+
+FIXTURE_VARIANT(mremap_pmd) {
+	bool thp;		/* a PMD-mapped THP, else a table of small pages */
+	int mover;		/* 0: the parent (or the only process), 1: the child */
+	bool fork;		/* P0 forks P1 before the move */
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, small_pages_lazy) {
+	.thp = false, .mover = 0, .fork = false,
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, small_pages_parent_moves) {
+	.thp = false, .mover = 0, .fork = true,
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, small_pages_child_moves) {
+	.thp = false, .mover = 1, .fork = true,
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, thp_lazy) {
+	.thp = true, .mover = 0, .fork = false,
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, thp_parent_moves) {
+	.thp = true, .mover = 0, .fork = true,
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, thp_child_moves) {
+	.thp = true, .mover = 1, .fork = true,
+};
+
+FIXTURE_SETUP(mremap_pmd)
+{
+	const char *missing = page_oracles_missing();
+	unsigned long pmd = read_pmd_pagesize(), a;
+	int ret;
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	if (!pmd)
+		pmd = 2UL << 20;	/* no THP: x86's PMD size */
+	if (variant->thp && !read_pmd_pagesize())
+		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
+	self->pages = pmd / psize();
+	ASSERT_GE(PMD_PAGES_MAX, self->pages);
+	self->numa = numa_usable_nodes(self->nodes, 2) >= 2;
+	self->swap = swap_enabled();
+	if (self->swap)
+		ASSERT_EQ(0, pin_to_this_cpu());
+	/* A, a gap, B, and room to align A. */
+	self->reserved_len = 4 * pmd;
+	self->reserved = reserve_range(self->reserved_len);
+	ASSERT_NE(NULL, self->reserved);
+	a = ((unsigned long)self->reserved + pmd - 1) & ~(pmd - 1);
+	self->a = (char *)a;
+	self->crew = crew_create(2);
+	ASSERT_NE(NULL, self->crew);
+	ASSERT_EQ(0, crew_add_region(self->crew, self->a, self->pages, true));
+	ASSERT_LT(0, crew_start(self->crew, 0));
+	ASSERT_EQ(0, crew_do(self->crew, 0, CREW_MMAP, 0, 0, self->pages, 0));
+	ret = crew_do(self->crew, 0, CREW_MADVISE, 0, 0, self->pages,
+		      variant->thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, crew_do(self->crew, 0, CREW_FILL, 0, 0, self->pages, 0));
+	ASSERT_EQ(0, khealth_begin(&self->health, "mremap_pmd"));
+}
+
+FIXTURE_TEARDOWN(mremap_pmd)
+{
+	crew_destroy(self->crew);
+	if (self->reserved)
+		munmap(self->reserved, self->reserved_len);
+}
+
+/* The PFNs of member @m's pages at @at (all present). */
+static int pmd_pfns(FIXTURE_DATA(mremap_pmd) * self, int m, const char *at,
+		    __u64 *pfn)
+{
+	struct pagemap_entry e;
+	int i;
+
+	for (i = 0; i < self->pages; i++) {
+		if (pagemap_get(crew_pid(self->crew, m),
+				(unsigned long)at + (size_t)i * psize(), &e) ||
+		    !e.present || !e.pfn)
+			return -1;
+		pfn[i] = e.pfn;
+	}
+	return 0;
+}
+
+/* Whether member @m maps its pages at @at as one THP (KPF_THP, in a row). */
+static bool pmd_is_thp(FIXTURE_DATA(mremap_pmd) * self, int m, const char *at)
+{
+	static __u64 pfn[PMD_PAGES_MAX];
+	__u64 flags;
+	int i;
+
+	if (pmd_pfns(self, m, at, pfn) || kpageflags_get(pfn[0], &flags) ||
+	    !kpf_has(flags, KPF_THP))
+		return false;
+	for (i = 1; i < self->pages; i++)
+		if (pfn[i] != pfn[0] + i)
+			return false;
+	return true;
+}
+
+TEST_F_TIMEOUT(mremap_pmd, moved_pmd_keeps_pages, 90)
+{
+	static __u64 before[PMD_PAGES_MAX], moved[PMD_PAGES_MAX];
+	static __u64 other[PMD_PAGES_MAX];
+	static void *addrs[PMD_PAGES_MAX];
+	static int status[PMD_PAGES_MAX];
+	int mover = variant->mover, sharer = !mover, i, bad, node, to;
+	char *b = self->a + (size_t)PMD_AWAY(self->pages) * psize();
+	bool thp = false;
+	char report[2048];
+	__u64 count;
+
+	if (variant->thp) {
+		thp = pmd_is_thp(self, 0, self->a);
+		if (!thp)
+			SKIP(return, "no huge page could be allocated (fragmented memory)");
+	}
+	if (variant->fork)
+		ASSERT_EQ(0, crew_do(self->crew, 0, CREW_FORK, 0, 0, 0, 1));
+	ASSERT_EQ(0, pmd_pfns(self, mover, self->a, before));
+	ASSERT_EQ(0, crew_do(self->crew, mover, CREW_MREMAP, 0, 0,
+			     self->pages, PMD_AWAY(self->pages)));
+
+	/* The mover maps the very same pages at B, a THP still a THP. */
+	ASSERT_EQ(0, pmd_pfns(self, mover, b, moved));
+	for (i = 0, bad = 0; i < self->pages; i++)
+		bad += moved[i] != before[i];
+	EXPECT_EQ(0, bad) TH_LOG("%d pages changed their PFN in the move", bad);
+	if (thp)
+		EXPECT_TRUE(pmd_is_thp(self, mover, b));
+	EXPECT_EQ(0, crew_do(self->crew, mover, CREW_VERIFY, 0, 0,
+			     self->pages, 0));
+	if (variant->fork) {
+		/* The sharer still maps them at A. */
+		ASSERT_EQ(0, pmd_pfns(self, sharer, self->a, other));
+		EXPECT_EQ(0, memcmp(before, other, self->pages * sizeof(*other)));
+		ASSERT_EQ(0, kpagecount_get(before[1], &count));
+		EXPECT_EQ((__u64)2, count)
+			TH_LOG("page 1 mapped %llu times", count);
+		EXPECT_EQ(0, crew_do(self->crew, sharer, CREW_VERIFY, 0, 0,
+				     self->pages, 0));
+	}
+
+	/* Migration from the mover: every mapping follows, at A and at B. */
+	if (self->numa) {
+		for (i = 0; i < self->pages; i++)
+			addrs[i] = b + (size_t)i * psize();
+		ASSERT_EQ(0, pages_node(crew_pid(self->crew, mover), addrs, 1,
+					status));
+		node = status[0];
+		to = node == self->nodes[0] ? self->nodes[1] : self->nodes[0];
+		EXPECT_LE(0, pages_move(crew_pid(self->crew, mover), addrs,
+					self->pages, to, status));
+		ASSERT_EQ(0, pmd_pfns(self, mover, b, moved));
+		for (i = 0, bad = 0; i < self->pages; i++)
+			bad += moved[i] == before[i];
+		EXPECT_EQ(0, bad) TH_LOG("%d pages kept their PFN", bad);
+		if (variant->fork) {
+			ASSERT_EQ(0, pmd_pfns(self, sharer, self->a, other));
+			EXPECT_EQ(0, memcmp(moved, other,
+					    self->pages * sizeof(*other)))
+				TH_LOG("the sharer's mapping did not follow");
+		}
+		EXPECT_EQ(0, crew_do(self->crew, mover, CREW_VERIFY, 0, 0,
+				     self->pages, 0));
+	}
+	/* Pageout of pages only the mover maps: swapped out, read back. */
+	if (self->swap && !variant->fork) {
+		struct pagemap_entry e;
+		int try, left = 1;
+
+		for (try = 0; try < 4 && left; try++) {
+			ASSERT_EQ(0, crew_do(self->crew, mover, CREW_MADVISE, 0,
+					     0, self->pages, MADV_PAGEOUT));
+			for (left = 0, i = 0; i < self->pages; i++) {
+				ASSERT_EQ(0, pagemap_get(crew_pid(self->crew, mover),
+							 (unsigned long)b + i * psize(),
+							 &e));
+				left += !e.swapped;
+			}
+		}
+		EXPECT_EQ(0, left) TH_LOG("%d pages not swapped out", left);
+		EXPECT_EQ(0, crew_do(self->crew, mover, CREW_VERIFY, 0, 0,
+				     self->pages, 0));
+	}
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- mremap_misc: shrinking, mlocked and relocating moves --------------- */
+
+/*
+ * mremap variants that take other paths through move_vma() and
+ * mremap_to(): a move that shrinks (the tail is unmapped), a
+ * MREMAP_DONTUNMAP of part of an mlocked VMA (split first, the lock moves
+ * with the pages), a growth that does not fit in place (the VMA moves;
+ * mlocked, the new part is populated), and moves of a VMA that never
+ * faulted (no anon_vma yet: its vm_pgoff is reset to the new address, so
+ * it may merge with itself). The moved pages keep their PFNs and
+ * contents, and walks from them (migration, pageout where the pages are
+ * not mlocked) find them at their new address.
+ */
+#define MISC_PAGES	8
+
+FIXTURE(mremap_misc) {
+	char *area;		/* src at 0, a blocker, dst at 3 * MISC_PAGES */
+	size_t len;
+	int nodes[2];
+	bool numa, swap;
+	struct khealth health;
+};
+
+FIXTURE_SETUP(mremap_misc)
+{
+	const char *missing = page_oracles_missing();
+	int i;
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	self->numa = numa_usable_nodes(self->nodes, 2) >= 2;
+	self->swap = swap_enabled();
+	if (self->swap)
+		ASSERT_EQ(0, pin_to_this_cpu());
+	self->len = 5 * MISC_PAGES * psize();
+	self->area = reserve_range(self->len);
+	ASSERT_NE(NULL, self->area);
+	ASSERT_EQ(self->area, mmap(self->area, MISC_PAGES * psize(),
+				   PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	madvise(self->area, MISC_PAGES * psize(), MADV_NOHUGEPAGE);
+	for (i = 0; i < MISC_PAGES; i++) {
+		struct page_tag tag = { .owner = 8, .index = i };
+
+		tag_fill(self->area + i * psize(), psize(), &tag);
+	}
+	ASSERT_EQ(0, khealth_begin(&self->health, "mremap_misc"));
+}
+
+FIXTURE_TEARDOWN(mremap_misc)
+{
+	if (self->area)
+		munmap(self->area, self->len);
+}
+
+/* PFNs of @n pages at @p; 0 for a page not present. */
+static void misc_pfns(const char *p, int n, __u64 *pfn)
+{
+	struct pagemap_entry e;
+	int i;
+
+	for (i = 0; i < n; i++)
+		pfn[i] = pagemap_get(0, (unsigned long)p + i * psize(), &e) ?
+			 0 : e.pfn;
+}
+
+/*
+ * Pages [first, first + n) of the original region are at @at, as they
+ * were (@pfn), intact; then walked: migrated (two nodes), paged out and
+ * read back (swap, unless @locked).
+ */
+static void misc_check(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(mremap_misc) * self, char *at, int first,
+		       int n, const __u64 *pfn, bool locked)
+{
+	int i, try, left = n, to[MISC_PAGES], node[MISC_PAGES];
+	__u64 now[MISC_PAGES];
+	struct pagemap_entry e;
+	void *pages[MISC_PAGES];
+
+	misc_pfns(at, n, now);
+	for (i = 0; i < n; i++) {
+		struct page_tag tag = { .owner = 8, .index = first + i };
+
+		EXPECT_EQ(pfn[first + i], now[i]) TH_LOG("page %d", first + i);
+		EXPECT_EQ(0, tag_verify(at + i * psize(), psize(), &tag, NULL))
+			TH_LOG("page %d", first + i);
+		pages[i] = at + i * psize();
+	}
+	if (self->numa) {
+		EXPECT_LE(0, pages_move_away(0, pages, n, self->nodes, to));
+		ASSERT_EQ(0, pages_node(0, pages, n, node));
+		misc_pfns(at, n, now);
+		for (i = 0; i < n; i++)
+			EXPECT_TRUE(pfn[first + i] != now[i] && node[i] == to[i])
+				TH_LOG("page %d not migrated", first + i);
+	}
+	if (self->swap && !locked) {
+		for (try = 0; try < 4 && left; try++) {
+			ASSERT_EQ(0, madvise(at, n * psize(), MADV_PAGEOUT));
+			for (left = 0, i = 0; i < n; i++)
+				left += !pagemap_get(0, (unsigned long)at +
+						     i * psize(), &e) &&
+					!e.swapped;
+		}
+		EXPECT_EQ(0, left) TH_LOG("%d pages not swapped out", left);
+	}
+	for (i = 0; i < n; i++) {
+		struct page_tag tag = { .owner = 8, .index = first + i };
+
+		EXPECT_EQ(0, tag_verify(at + i * psize(), psize(), &tag, NULL))
+			TH_LOG("page %d after the walks", first + i);
+	}
+}
+
+/*
+ *   [ 0 1 2 3 4 5 6 7 ]  mremap(8 pages -> 4 pages, MREMAP_FIXED to dst)
+ *   dst [ 0 1 2 3 ]      the source range is gone
+ */
+TEST_F_TIMEOUT(mremap_misc, shrink_while_moving, 60)
+{
+	char *dst = self->area + 3 * MISC_PAGES * psize(), report[2048];
+	__u64 pfn[MISC_PAGES], gone[MISC_PAGES];
+	int i;
+
+	misc_pfns(self->area, MISC_PAGES, pfn);
+	ASSERT_EQ(dst, mremap(self->area, MISC_PAGES * psize(),
+			      MISC_PAGES / 2 * psize(),
+			      MREMAP_MAYMOVE | MREMAP_FIXED, dst));
+	misc_pfns(self->area, MISC_PAGES, gone);
+	for (i = 0; i < MISC_PAGES; i++)
+		EXPECT_EQ(0ULL, gone[i]) TH_LOG("page %d still at the source", i);
+	misc_check(_metadata, self, dst, 0, MISC_PAGES / 2, pfn, false);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ *   [ 0 1 | 2 3 4 5 | 6 7 ]  mlocked; MREMAP_DONTUNMAP of pages 2..5
+ *   [ 0 1 | . . . . | 6 7 ]  the source stays mapped, empty
+ *   dst [ 2 3 4 5 ]          mlocked, the same pages
+ */
+TEST_F_TIMEOUT(mremap_misc, dontunmap_part_of_mlocked, 60)
+{
+	char *dst = self->area + 3 * MISC_PAGES * psize(), report[2048];
+	__u64 pfn[MISC_PAGES], left[MISC_PAGES];
+	unsigned long kb;
+	int i;
+
+	if (mlock(self->area, MISC_PAGES * psize()))
+		SKIP(return, "mlock: %s (RLIMIT_MEMLOCK)", strerror(errno));
+	misc_pfns(self->area, MISC_PAGES, pfn);
+	ASSERT_EQ(dst, mremap(self->area + 2 * psize(), 4 * psize(), 4 * psize(),
+			      MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			      dst));
+	misc_pfns(self->area, MISC_PAGES, left);
+	for (i = 0; i < MISC_PAGES; i++)
+		EXPECT_EQ(i < 2 || i >= 6, left[i] == pfn[i]) TH_LOG("page %d", i);
+	ASSERT_EQ(0, smaps_range_kb(0, (unsigned long)dst,
+				    (unsigned long)dst + 4 * psize(),
+				    offsetof(struct smaps_vma, locked), &kb));
+	EXPECT_EQ(4 * psize() / 1024, kb) TH_LOG("Locked of the moved VMA");
+	misc_check(_metadata, self, dst, 2, 4, pfn, true);
+	munlock(self->area, self->len);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ *   [ 0 1 2 3 ][ blocker ]   grow 4 -> 8 pages with MREMAP_MAYMOVE:
+ *   [ 0 1 2 3 . . . . ] elsewhere, the same pages; mlocked (@locked),
+ *   the new half is populated and the whole VMA counts as Locked
+ */
+static void grow_by_moving(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(mremap_misc) * self, bool locked)
+{
+	char *blocker = self->area + MISC_PAGES / 2 * psize(), report[2048];
+	__u64 pfn[MISC_PAGES], grown[MISC_PAGES];
+	unsigned long kb;
+	char *moved;
+	int i;
+
+	if (locked && mlock(self->area, MISC_PAGES / 2 * psize()))
+		SKIP(return, "mlock: %s (RLIMIT_MEMLOCK)", strerror(errno));
+	misc_pfns(self->area, MISC_PAGES, pfn);
+	/* Something else right after the first half: no room in place. */
+	ASSERT_EQ(blocker, mmap(blocker, psize(), PROT_READ,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	moved = mremap(self->area, MISC_PAGES / 2 * psize(),
+		       MISC_PAGES * psize(), MREMAP_MAYMOVE);
+	ASSERT_NE(MAP_FAILED, moved) TH_LOG("mremap: %s", strerror(errno));
+	EXPECT_NE(self->area, moved);
+	if (locked) {
+		ASSERT_EQ(0, smaps_range_kb(0, (unsigned long)moved,
+					    (unsigned long)moved +
+					    MISC_PAGES * psize(),
+					    offsetof(struct smaps_vma, locked),
+					    &kb));
+		EXPECT_EQ(MISC_PAGES * psize() / 1024, kb)
+			TH_LOG("Locked of the grown VMA");
+		misc_pfns(moved, MISC_PAGES, grown);
+		for (i = MISC_PAGES / 2; i < MISC_PAGES; i++)
+			EXPECT_NE(0ULL, grown[i])
+				TH_LOG("page %d of the grown part not populated", i);
+	}
+	misc_check(_metadata, self, moved, 0, MISC_PAGES / 2, pfn, locked);
+	munlock(moved, MISC_PAGES * psize());
+	munmap(moved, MISC_PAGES * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_F_TIMEOUT(mremap_misc, grow_by_moving, 60)
+{
+	grow_by_moving(_metadata, self, false);
+}
+
+TEST_F_TIMEOUT(mremap_misc, grow_mlocked_by_moving, 60)
+{
+	grow_by_moving(_metadata, self, true);
+}
+
+/* Fault pages [0, @n) at @p with the tags misc_check() expects. */
+static void misc_fill(char *p, int n, __u64 *pfn)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct page_tag tag = { .owner = 8, .index = i };
+
+		tag_fill(p + i * psize(), psize(), &tag);
+	}
+	misc_pfns(p, n, pfn);
+}
+
+/*
+ * A never-faulted VMA moves its first page to just past its end: with
+ * its vm_pgoff reset to the new address it may merge with itself (the
+ * kernel's choice, logged), and either way the four pages behave as one
+ * mapping once faulted.
+ *
+ *   [ . . . . ]           unfaulted, at u
+ *   move page 0 to u + 4:  [ . . . | . ]  or merged: [ . . . . ] at u + 1
+ */
+TEST_F_TIMEOUT(mremap_misc, unfaulted_moved_past_its_end, 60)
+{
+	char *u = self->area + 3 * MISC_PAGES * psize(), report[2048];
+	struct vma_extent v[4];
+	__u64 pfn[MISC_PAGES];
+	int n;
+
+	ASSERT_EQ(u, mmap(u, 4 * psize(), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	madvise(u, 4 * psize(), MADV_NOHUGEPAGE);
+	ASSERT_EQ(u + 4 * psize(), mremap(u, psize(), psize(),
+					  MREMAP_MAYMOVE | MREMAP_FIXED,
+					  u + 4 * psize()));
+	n = vma_layout(0, (unsigned long)u, (unsigned long)u + 5 * psize(),
+		       v, 4);
+	TH_LOG("policy: %d VMA(s) after the move (1: merged with itself)", n);
+	EXPECT_TRUE(n == 1 || n == 2);
+	EXPECT_EQ((unsigned long)u + psize(), v[0].start);
+	EXPECT_EQ((unsigned long)u + 5 * psize(), v[n - 1].end);
+	misc_fill(u + psize(), 4, pfn);
+	misc_check(_metadata, self, u + psize(), 0, 4, pfn, false);
+	munmap(u + psize(), 4 * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * MREMAP_DONTUNMAP of a never-faulted VMA to just past its end: the
+ * source stays (6.12 keeps it apart from its copy, 6.18 merges the two:
+ * policy, logged); both halves then fault pages of their own.
+ *
+ *   [ . . . . ]  at u      DONTUNMAP to u + 4:  [ . . . . ][ . . . . ]
+ */
+TEST_F_TIMEOUT(mremap_misc, unfaulted_dontunmap_past_its_end, 60)
+{
+	char *u = self->area + 3 * MISC_PAGES * psize(), report[2048];
+	__u64 pfn[MISC_PAGES], other[MISC_PAGES];
+	struct vma_extent v[4];
+	int i, n;
+
+	ASSERT_EQ(u, mmap(u, 4 * psize(), PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	madvise(u, 4 * psize(), MADV_NOHUGEPAGE);
+	ASSERT_EQ(u + 4 * psize(), mremap(u, 4 * psize(), 4 * psize(),
+					  MREMAP_MAYMOVE | MREMAP_FIXED |
+					  MREMAP_DONTUNMAP, u + 4 * psize()));
+	n = vma_layout(0, (unsigned long)u, (unsigned long)u + 8 * psize(),
+		       v, 4);
+	TH_LOG("policy: %d VMA(s) after the move", n);
+	EXPECT_TRUE(n == 1 || n == 2);
+	misc_fill(u, 4, other);
+	misc_fill(u + 4 * psize(), 4, pfn);
+	for (i = 0; i < 4; i++)
+		EXPECT_NE(other[i], pfn[i]) TH_LOG("page %d in both", i);
+	misc_check(_metadata, self, u + 4 * psize(), 0, 4, pfn, false);
+	misc_check(_metadata, self, u, 0, 4, other, false);
+	munmap(u, 8 * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
 }
 
 TEST_HARNESS_MAIN

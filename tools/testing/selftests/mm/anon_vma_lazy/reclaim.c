@@ -155,6 +155,501 @@ TEST_F_TIMEOUT(reclaim, pageout_walks, 90)
 			  SC_PAGEOUT_WALK);
 }
 
+/* ---- memcg_reclaim: reclaim as under memory pressure -------------------- */
+
+/*
+ * MADV_PAGEOUT reclaims without asking whether a folio was used: it skips
+ * the rmap walk that reclaim under memory pressure makes first,
+ * folio_referenced(), which visits every mapping of the folio and clears
+ * its accessed bits, before try_to_unmap() unmaps it from every mapping.
+ * memory.reclaim of a memory cgroup runs that reclaim on the cgroup's
+ * pages. Once every page of every member is swapped out, each member reads
+ * its pages back: the contents are intact, and a copy that several members
+ * share comes back as one folio from the swap cache, one PFN for all.
+ *
+ *   P0 [ A A A ... A ]            64 pages, charged to the cgroup
+ *   P1 [ 1 ... 1 A ... A ]        forked, COW-wrote pages 0..31
+ *   P2 [ 1 .. 2 .. 1 A ... A ]    forked by P1, COW-wrote pages 16..23
+ *   memory.reclaim until every member's pages are swap entries
+ */
+#define MEMCG_PAGES	64
+#define MEMCG_MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
+
+/*
+ * A crew whose processes are charged to a fresh memory cgroup: P0 maps
+ * @pages pages (one THP when @thp) and fills them. The memcg_* fixtures.
+ */
+struct memcg_world {
+	struct crew *crew;
+	char *reserved, *base;
+	size_t reserved_len;
+	char cgroup[512];
+	bool have_cgroup;
+	int members;
+	int pages;
+	struct khealth health;
+};
+
+static void memcg_world_setup(struct __test_metadata *_metadata,
+			      struct memcg_world *w, int members, bool thp,
+			      const char *name)
+{
+	const char *why = page_oracles_missing();
+	size_t align = psize();
+	unsigned long kb;
+	char mode[64], path[64];
+	pid_t pid;
+
+	report_environment_once();
+	if (why)
+		SKIP(return, "%s", why);
+	if (!swap_enabled())
+		SKIP(return, "needs swap for reclaim");
+	w->pages = MEMCG_PAGES;
+	if (thp) {
+		align = read_pmd_pagesize();
+		if (!align || align / psize() > MEMCG_MAX_PAGES ||
+		    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
+			SKIP(return, "no THP of at most %d pages", MEMCG_MAX_PAGES);
+		if (strstr(mode, "[never]"))
+			ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
+		w->pages = align / psize();
+	}
+	why = memcg_create(w->cgroup, sizeof(w->cgroup));
+	if (why)
+		SKIP(return, "%s", why);
+	w->have_cgroup = true;
+	w->members = members;
+	w->reserved_len = w->pages * psize() + align;
+	w->reserved = reserve_range(w->reserved_len);
+	ASSERT_NE(NULL, w->reserved);
+	w->base = (char *)(((unsigned long)w->reserved + align - 1) &
+			   ~(align - 1));
+	w->crew = crew_create(3);
+	ASSERT_NE(NULL, w->crew);
+	ASSERT_EQ(0, crew_add_region(w->crew, w->base, w->pages, true));
+	pid = crew_start(w->crew, 0);
+	ASSERT_LT(0, pid);
+	/* Before it faults: its pages (and its children's) are charged here. */
+	ASSERT_EQ(0, memcg_attach(w->cgroup, pid));
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MMAP, 0, 0, w->pages, 0));
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MADVISE, 0, 0, w->pages,
+			     thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_FILL, 0, 0, w->pages, 0));
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	if (thp && (smaps_field_kb(path, (unsigned long)w->base,
+				   "AnonHugePages", &kb) ||
+		    kb < w->pages * psize() / 1024))
+		SKIP(return, "no THP could be allocated (fragmented memory)");
+	ASSERT_EQ(0, khealth_begin(&w->health, name));
+}
+
+static void memcg_world_teardown(struct memcg_world *w)
+{
+	crew_destroy(w->crew);
+	if (w->have_cgroup)
+		memcg_destroy(w->cgroup);
+	if (w->reserved)
+		munmap(w->reserved, w->reserved_len);
+	knob_restore_all();
+}
+
+FIXTURE(memcg_reclaim) {
+	struct memcg_world w;
+};
+
+/*
+ * The thp variants map one PMD-mapped THP instead: P1's and P2's COW
+ * writes split their PMDs and copy small pages, P0 keeps the PMD; reclaim
+ * then walks one large folio mapped by a PMD and by PTEs in three
+ * processes, and splits it to swap it out.
+ */
+FIXTURE_VARIANT(memcg_reclaim) {
+	int members;		/* 1: a lazy VMA; 3: a fork chain */
+	bool thp;
+};
+
+FIXTURE_VARIANT_ADD(memcg_reclaim, lazy) {
+	.members = 1,
+};
+
+FIXTURE_VARIANT_ADD(memcg_reclaim, fork_chain) {
+	.members = 3,
+};
+
+FIXTURE_VARIANT_ADD(memcg_reclaim, thp_lazy) {
+	.members = 1,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(memcg_reclaim, thp_fork_chain) {
+	.members = 3,
+	.thp = true,
+};
+
+FIXTURE_SETUP(memcg_reclaim)
+{
+	struct memcg_world *w = &self->w;
+
+	memcg_world_setup(_metadata, w, variant->members, variant->thp,
+			  "memcg_reclaim");
+	if (_metadata->exit_code)
+		return;		/* skipped */
+	if (w->members == 3) {
+		ASSERT_EQ(0, crew_do(w->crew, 0, CREW_FORK, 0, 0, 0, 1));
+		ASSERT_EQ(0, crew_do(w->crew, 1, CREW_FILL, 0, 0, 32, 1));
+		ASSERT_EQ(0, crew_do(w->crew, 1, CREW_FORK, 0, 0, 0, 2));
+		ASSERT_EQ(0, crew_do(w->crew, 2, CREW_FILL, 0, 16, 24, 2));
+	}
+}
+
+FIXTURE_TEARDOWN(memcg_reclaim)
+{
+	memcg_world_teardown(&self->w);
+}
+
+/* How many pages of member @m are not swap entries; -1 on error. */
+static int memcg_left(struct memcg_world *w, int m)
+{
+	struct pagemap_entry e;
+	int i, left = 0;
+
+	for (i = 0; i < w->pages; i++) {
+		if (pagemap_get(crew_pid(w->crew, m),
+				(unsigned long)w->base + i * psize(), &e))
+			return -1;
+		left += !e.swapped;
+	}
+	return left;
+}
+
+/* Who wrote the copy member @m maps at page @i (the tree above). */
+static int memcg_writer(int m, int i)
+{
+	if (m >= 2 && i >= 16 && i < 24)
+		return 2;
+	if (m >= 1 && i < 32)
+		return 1;
+	return 0;
+}
+
+TEST_F_TIMEOUT(memcg_reclaim, every_mapping_swapped_and_back, 60)
+{
+	struct memcg_world *w = &self->w;
+	static __u64 pfn[3][MEMCG_MAX_PAGES];
+	__u64 count;
+	long long deadline = now_ms() + 20000;
+	struct pagemap_entry e;
+	int m, q, i, left, mappers, ret;
+	char report[2048];
+
+	do {
+		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
+		ASSERT_TRUE(!ret || ret == -EAGAIN)
+			TH_LOG("memory.reclaim: %s", strerror(-ret));
+		for (left = 0, m = 0; m < w->members; m++)
+			left += memcg_left(w, m);
+	} while (left && now_ms() < deadline);
+	EXPECT_EQ(0, left) TH_LOG("%d mappings not swapped out", left);
+
+	/* Each member reads its pages back in. */
+	for (m = 0; m < w->members; m++)
+		EXPECT_EQ(0, crew_do(w->crew, m, CREW_VERIFY, 0, 0,
+				     w->pages, 0)) TH_LOG("P%d", m);
+	for (m = 0; m < w->members; m++)
+		for (i = 0; i < w->pages; i++) {
+			ASSERT_EQ(0, pagemap_get(crew_pid(w->crew, m),
+						 (unsigned long)w->base +
+						 i * psize(), &e));
+			ASSERT_TRUE(e.present && e.pfn) TH_LOG("P%d page %d", m, i);
+			pfn[m][i] = e.pfn;
+		}
+	/* One folio per copy: shared copies share a PFN, others do not. */
+	for (m = 0; m < w->members; m++)
+		for (i = 0; i < w->pages; i++) {
+			for (mappers = 0, q = 0; q < w->members; q++)
+				mappers += memcg_writer(q, i) == memcg_writer(m, i);
+			for (q = m + 1; q < w->members; q++)
+				EXPECT_EQ(memcg_writer(q, i) == memcg_writer(m, i),
+					  pfn[q][i] == pfn[m][i])
+					TH_LOG("page %d: P%d and P%d", i, m, q);
+			ASSERT_EQ(0, kpagecount_get(pfn[m][i], &count));
+			EXPECT_EQ((__u64)mappers, count)
+				TH_LOG("P%d page %d mapped %llu times, want %d",
+				       m, i, (unsigned long long)count, mappers);
+		}
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- memcg_mlock: reclaim of a THP that is mlocked in part -------------- */
+
+/*
+ * A THP mlocked in part: mlock splits the VMA and the PMD, and the folio,
+ * mapped across the boundary of a VM_LOCKED VMA, is not mlocked (only a
+ * folio wholly inside one is). Reclaim then meets a large folio on the
+ * evictable LRU with mappings in a VM_LOCKED VMA: folio_referenced() and
+ * try_to_unmap() must keep those pages mapped (the mlock guarantee) while
+ * the kernel may or may not swap the rest; once munlocked, all of it goes
+ * out and comes back intact.
+ *
+ *   P0 [ L L ... L | T T ... T ]   one THP, the first half mlocked
+ *   memory.reclaim:  L stay mapped; munlock, memory.reclaim: all out
+ */
+FIXTURE(memcg_mlock) {
+	struct memcg_world w;
+};
+
+FIXTURE_SETUP(memcg_mlock)
+{
+	memcg_world_setup(_metadata, &self->w, 1, true, "memcg_mlock");
+}
+
+FIXTURE_TEARDOWN(memcg_mlock)
+{
+	memcg_world_teardown(&self->w);
+}
+
+/* Swap entries among pages [first, last) of P0; -1 on error. */
+static int mlock_swapped(struct memcg_world *w, int first, int last)
+{
+	struct pagemap_entry e;
+	int i, swapped = 0;
+
+	for (i = first; i < last; i++) {
+		if (pagemap_get(crew_pid(w->crew, 0),
+				(unsigned long)w->base + i * psize(), &e))
+			return -1;
+		swapped += e.swapped;
+	}
+	return swapped;
+}
+
+/* memory.reclaim until pages [first, last) are out, or 10 s passed. */
+static int mlock_reclaim(struct memcg_world *w, int first, int last)
+{
+	long long deadline = now_ms() + 10000;
+	int ret, swapped;
+
+	do {
+		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
+		if (ret && ret != -EAGAIN)
+			return ret;
+		swapped = mlock_swapped(w, first, last);
+	} while (swapped >= 0 && swapped < last - first && now_ms() < deadline);
+	return swapped;
+}
+
+TEST_F_TIMEOUT(memcg_mlock, locked_half_stays_mapped, 60)
+{
+	struct memcg_world *w = &self->w;
+	int half = w->pages / 2, swapped;
+	char report[2048];
+	unsigned long kb;
+
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MLOCK, 0, 0, half, 0))
+		TH_LOG("mlock (RLIMIT_MEMLOCK?)");
+	ASSERT_EQ(0, smaps_range_kb(crew_pid(w->crew, 0),
+				    (unsigned long)w->base,
+				    (unsigned long)w->base + w->pages * psize(),
+				    offsetof(struct smaps_vma, locked), &kb));
+	EXPECT_EQ(half * psize() / 1024, kb);
+	swapped = mlock_reclaim(w, half, w->pages);
+	ASSERT_LE(0, swapped);
+	TH_LOG("policy: %d of the %d unlocked pages swapped out", swapped, half);
+	EXPECT_EQ(0, mlock_swapped(w, 0, half)) TH_LOG("mlocked pages swapped out");
+	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
+
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MUNLOCK, 0, 0, half, 0));
+	EXPECT_EQ(w->pages, mlock_reclaim(w, 0, w->pages))
+		TH_LOG("pages not swapped out once munlocked");
+	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- lazyfree: MADV_FREE pages under reclaim ---------------------------- */
+
+/*
+ * MADV_FREE makes clean private pages lazily freeable: reclaim may drop
+ * them instead of swapping them out (a later read gives zeroes), but only
+ * while no mapping wrote them again and only once every mapping of the
+ * folio is unmapped: try_to_unmap_one() checks the reference and map
+ * counts and the dirty bit of every PTE it clears, and puts the PTE back
+ * (the folio swap-backed again) when the page was written. A page written
+ * after MADV_FREE keeps what was written; a dropped page reads as zeroes
+ * in every process that mapped it, never as other contents.
+ *
+ *   P0 [ A A A ... A ]  MADV_FREE    P0 writes 0..7: [ B ... B A ... A ]
+ *   MADV_PAGEOUT: 0..7 stay B, 8..15 are A or zeroes (dropped)
+ *   forked after MADV_FREE, memory.reclaim: P0 and P1 agree on every page
+ */
+#define LAZY_PAGES	16
+
+FIXTURE(lazyfree) {
+	struct crew *crew;
+	char *base;
+	char cgroup[512];
+	bool have_cgroup;
+	struct khealth health;
+};
+
+FIXTURE_SETUP(lazyfree)
+{
+	const char *why = page_oracles_missing();
+
+	report_environment_once();
+	if (why)
+		SKIP(return, "%s", why);
+	/* MADV_PAGEOUT drains only this CPU's LRU batches. */
+	ASSERT_EQ(0, pin_to_this_cpu());
+	self->base = reserve_range(LAZY_PAGES * psize());
+	ASSERT_NE(NULL, self->base);
+	self->crew = crew_create(2);
+	ASSERT_NE(NULL, self->crew);
+	ASSERT_EQ(0, crew_add_region(self->crew, self->base, LAZY_PAGES, true));
+	ASSERT_LT(0, crew_start(self->crew, 0));
+	ASSERT_EQ(0, khealth_begin(&self->health, "lazyfree"));
+}
+
+FIXTURE_TEARDOWN(lazyfree)
+{
+	crew_destroy(self->crew);
+	if (self->have_cgroup)
+		memcg_destroy(self->cgroup);
+	if (self->base)
+		munmap(self->base, LAZY_PAGES * psize());
+}
+
+static int lazy_do(FIXTURE_DATA(lazyfree) * self, int m, int op, int first,
+		   int last, long arg)
+{
+	return crew_do(self->crew, m, op, 0, first, last, arg);
+}
+
+/* P0 maps the region, tagged { 0, i }, and makes it lazily freeable. */
+static int lazy_map(FIXTURE_DATA(lazyfree) * self)
+{
+	int ret = lazy_do(self, 0, CREW_MMAP, 0, LAZY_PAGES, 0);
+
+	if (!ret)
+		ret = lazy_do(self, 0, CREW_MADVISE, 0, LAZY_PAGES,
+			      MADV_NOHUGEPAGE);
+	if (!ret)
+		ret = lazy_do(self, 0, CREW_FILL, 0, LAZY_PAGES, 0);
+	return ret ? ret : lazy_do(self, 0, CREW_MADVISE, 0, LAZY_PAGES,
+				   MADV_FREE);
+}
+
+/* What member @m reads at page @i (page_seen_in(): a fault if needed). */
+static int lazy_read(FIXTURE_DATA(lazyfree) * self, int m, int i,
+		     const struct page_tag *tag)
+{
+	return page_seen_in(crew_pid(self->crew, m),
+			    (unsigned long)self->base + i * psize(), tag);
+}
+
+/* Whether page @i of member @m is mapped or a swap entry (not dropped). */
+static bool lazy_kept(FIXTURE_DATA(lazyfree) * self, int m, int i)
+{
+	struct pagemap_entry e;
+
+	return !pagemap_get(crew_pid(self->crew, m),
+			    (unsigned long)self->base + i * psize(), &e) &&
+	       (e.present || e.swapped);
+}
+
+/*
+ * Pages written again after MADV_FREE keep what was written through
+ * MADV_PAGEOUT (which needs no swap for the others: it drops them).
+ */
+TEST_F_TIMEOUT(lazyfree, written_again_survives_pageout, 60)
+{
+	struct page_tag tag;
+	int i, dropped = 0, try;
+	char report[2048];
+
+	ASSERT_EQ(0, lazy_map(self));
+	ASSERT_EQ(0, lazy_do(self, 0, CREW_FILL, 0, LAZY_PAGES / 2, 1));
+	for (try = 0; try < 4 && !dropped; try++) {
+		ASSERT_EQ(0, lazy_do(self, 0, CREW_MADVISE, 0, LAZY_PAGES,
+				     MADV_PAGEOUT));
+		for (i = LAZY_PAGES / 2; i < LAZY_PAGES; i++)
+			dropped += !lazy_kept(self, 0, i);
+	}
+	TH_LOG("%d of %d clean lazily freeable pages dropped", dropped,
+	       LAZY_PAGES / 2);
+	for (i = 0; i < LAZY_PAGES; i++) {
+		bool written = i < LAZY_PAGES / 2;
+		int seen;
+
+		tag = (struct page_tag){ .owner = written, .index = i };
+		/* Before reading: a read maps the zero page where dropped. */
+		if (written) {
+			EXPECT_TRUE(lazy_kept(self, 0, i))
+				TH_LOG("page %d written after MADV_FREE was dropped", i);
+		}
+		seen = lazy_read(self, 0, i, &tag);
+		if (written) {
+			EXPECT_EQ(PAGE_TAGGED, seen) TH_LOG("page %d", i);
+		} else {
+			EXPECT_TRUE(seen == PAGE_TAGGED || seen == PAGE_ZERO)
+				TH_LOG("page %d: neither its contents nor zeroes", i);
+		}
+	}
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * Forked after MADV_FREE, parent and child map each lazily freeable
+ * folio; memory.reclaim of their cgroup may drop it only by unmapping it
+ * from both. Each page must then read the same in both: its contents, or
+ * zeroes in both; and at least one page must have been dropped, or the
+ * test saw nothing.
+ */
+TEST_F_TIMEOUT(lazyfree, shared_dropped_in_every_mapping, 60)
+{
+	long long deadline = now_ms() + 20000;
+	struct page_tag tag;
+	int i, dropped, ret;
+	char report[2048];
+	const char *why;
+
+	why = memcg_create(self->cgroup, sizeof(self->cgroup));
+	if (why)
+		SKIP(return, "%s", why);
+	self->have_cgroup = true;
+	ASSERT_EQ(0, memcg_attach(self->cgroup, crew_pid(self->crew, 0)));
+	ASSERT_EQ(0, lazy_map(self));
+	ASSERT_EQ(0, lazy_do(self, 0, CREW_FORK, 0, 0, 1));
+	do {
+		ret = memcg_reclaim(self->cgroup, 4 * LAZY_PAGES * psize());
+		ASSERT_TRUE(!ret || ret == -EAGAIN)
+			TH_LOG("memory.reclaim: %s", strerror(-ret));
+		for (dropped = 0, i = 0; i < LAZY_PAGES; i++)
+			dropped += !lazy_kept(self, 0, i);
+	} while (dropped < LAZY_PAGES && now_ms() < deadline);
+	TH_LOG("%d of %d shared lazily freeable pages dropped", dropped,
+	       LAZY_PAGES);
+	EXPECT_LT(0, dropped);
+	for (i = 0; i < LAZY_PAGES; i++) {
+		int p0, p1;
+
+		EXPECT_EQ(lazy_kept(self, 0, i), lazy_kept(self, 1, i))
+			TH_LOG("page %d dropped in one process only", i);
+		tag = (struct page_tag){ .owner = 0, .index = i };
+		p0 = lazy_read(self, 0, i, &tag);
+		p1 = lazy_read(self, 1, i, &tag);
+		EXPECT_TRUE(p0 == PAGE_TAGGED || p0 == PAGE_ZERO)
+			TH_LOG("P0 page %d: neither its contents nor zeroes", i);
+		EXPECT_EQ(p0, p1) TH_LOG("page %d reads differently", i);
+	}
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
 /* ---- page_idle ---------------------------------------------------------- */
 
 #define IDLE_BITMAP	"/sys/kernel/mm/page_idle/bitmap"

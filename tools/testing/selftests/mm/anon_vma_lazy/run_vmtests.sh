@@ -29,13 +29,17 @@
 # To add a category, add its line here and its binary to TEST_GEN_PROGS.
 categories_builtin='
 	fork:fork_chain
+	fork_misc:fork_misc
 	split:split
 	merge:merge
 	mremap:mremap
 	ksm:ksm
+	ksm_numa:ksm_numa
 	migrate:migrate
+	migrate_thp:migrate_thp
 	reclaim:reclaim
 	uffd_move:uffd_move
+	uffd_wp:uffd_wp
 	accounting:accounting
 	stress:anon_vma_stress
 	memory_failure:memory_failure:destructive

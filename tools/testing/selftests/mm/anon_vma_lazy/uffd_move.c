@@ -23,6 +23,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,24 +83,6 @@ static char *page_of(FIXTURE_DATA(uffd_move) * self, int region, int i)
 	return self->base + (size_t)(region + i) * psize();
 }
 
-/* A userfaultfd with UFFD_FEATURE_MOVE, or a reason why not. */
-static const char *open_uffd(int *fd)
-{
-	struct uffdio_api api = { .api = UFFD_API,
-				  .features = UFFD_FEATURE_MOVE };
-
-	if (kconfig_has("USERFAULTFD") == 0)
-		return "no CONFIG_USERFAULTFD";
-	*fd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-	if (*fd < 0 && (errno == EPERM || errno == EACCES))
-		return "userfaultfd() not permitted here";
-	if (*fd < 0)
-		return NULL;	/* the caller fails on it */
-	if (ioctl(*fd, UFFDIO_API, &api) || !(api.features & UFFD_FEATURE_MOVE))
-		return "no UFFD_FEATURE_MOVE (kernel older than 6.8)";
-	return NULL;
-}
-
 /* Map region @region, registered for missing faults, pages [0, @fill). */
 static int map_region(FIXTURE_DATA(uffd_move) * self, int region, int fill)
 {
@@ -142,7 +126,8 @@ FIXTURE_SETUP(uffd_move)
 	self->uffd = -1;
 	if (why)
 		SKIP(return, "%s", why);
-	why = open_uffd(&self->uffd);
+	why = uffd_open(&self->uffd, UFFD_FEATURE_MOVE,
+			"no UFFD_FEATURE_MOVE (kernel older than 6.8)");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_LE(0, self->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
@@ -202,6 +187,25 @@ static void check_at(struct __test_metadata *_metadata,
 	}
 }
 
+/*
+ * UFFDIO_MOVE of pages [first, last) from region @from to @to with @mode:
+ * 0 and the bytes moved, or -errno and the bytes moved before it stopped.
+ */
+static int move_part(FIXTURE_DATA(uffd_move) * self, int from, int to,
+		     int first, int last, __u64 mode, __s64 *moved)
+{
+	struct uffdio_move mv = {
+		.dst = (unsigned long)page_of(self, to, first),
+		.src = (unsigned long)page_of(self, from, first),
+		.len = (last - first) * psize(),
+		.mode = mode,
+	};
+	int ret = ioctl(self->uffd, UFFDIO_MOVE, &mv) ? -errno : 0;
+
+	*moved = mv.move;
+	return ret;
+}
+
 static void move(struct __test_metadata *_metadata,
 		 FIXTURE_DATA(uffd_move) * self, int from, int to)
 {
@@ -221,20 +225,18 @@ static void move(struct __test_metadata *_metadata,
 static void walk(struct __test_metadata *_metadata,
 		 FIXTURE_DATA(uffd_move) * self, int region, const char *when)
 {
-	void *pages[UPAGES];
-	int status[UPAGES], node, i, try, left;
+	int status[UPAGES], to[UPAGES], i, try, left;
 	struct pagemap_entry e;
+	void *pages[UPAGES];
 
 	for (i = 1; i < UPAGES; i++)
 		pages[i - 1] = page_of(self, region, i);
 	if (self->numa) {
-		ASSERT_EQ(0, pages_node(0, pages, 1, status));
-		node = status[0] == self->nodes[0] ? self->nodes[1] :
-						     self->nodes[0];
-		EXPECT_LE(0, pages_move(0, pages, UPAGES - 1, node, status));
+		EXPECT_LE(0, pages_move_away(0, pages, UPAGES - 1, self->nodes,
+					     to));
 		ASSERT_EQ(0, pages_node(0, pages, UPAGES - 1, status));
 		for (i = 0; i < UPAGES - 1; i++)
-			EXPECT_EQ(node, status[i])
+			EXPECT_EQ(to[i], status[i])
 				TH_LOG("%s: page %d not migrated", when, i + 1);
 		for (i = 1; i < UPAGES; i++) {
 			ASSERT_EQ(0, pagemap_get(0, (unsigned long)pages[i - 1],
@@ -269,10 +271,15 @@ static void walk(struct __test_metadata *_metadata,
  *   UFFDIO_MOVE:  SRC [ 0 . . ... . ]   DST [ 0 1 2 ... 15 ]   same PFNs
  *   walk DST (migrate, pageout); move back; move again; unmap SRC; walk
  */
-TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
+/*
+ * Map the regions as the variant says: SRC faulted (pages 0..15), DST
+ * registered, its page 0 shared with a child (lazy_to_upgraded) or not;
+ * after upgraded_to_lazy's fork, SRC's pages are COW copies again.
+ */
+static void build_regions(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(uffd_move) * self,
+			  const FIXTURE_VARIANT(uffd_move) * variant)
 {
-	char report[2048];
-	struct pagemap_entry e;
 	int i;
 
 	if (variant->fork_dst) {
@@ -292,6 +299,15 @@ TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
 		ASSERT_EQ(0, map_region(self, SRC, UPAGES));
 		ASSERT_EQ(0, map_region(self, DST, 0));
 	}
+}
+
+TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
+{
+	char report[2048];
+	struct pagemap_entry e;
+	int i;
+
+	build_regions(_metadata, self, variant);
 	for (i = 1; i < UPAGES; i++) {
 		ASSERT_EQ(0, pagemap_get(0, (unsigned long)page_of(self, SRC, i),
 					 &e));
@@ -308,6 +324,556 @@ TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
 	/* The source VMA goes: the folios now live in the destination only. */
 	ASSERT_EQ(0, munmap(page_of(self, SRC, 0), UPAGES * psize()));
 	walk(_metadata, self, DST, "walked after the source was unmapped");
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* A thread that faults DST's pages 1..15: reads, then writes the same. */
+struct fault_thread {
+	FIXTURE_DATA(uffd_move) * self;
+	int bad;
+};
+
+static void *fault_dst(void *arg)
+{
+	struct fault_thread *t = arg;
+	int i;
+
+	for (i = 1; i < UPAGES; i++) {
+		char *p = page_of(t->self, DST, i);
+
+		/* The fault waits until the handler moved the page in. */
+		if (i >= UPAGES / 2)
+			tag_fill(p, psize(), &t->self->tag[i]);
+		if (tag_verify(p, psize(), &t->self->tag[i], NULL))
+			t->bad++;
+	}
+	return NULL;
+}
+
+/*
+ * UFFDIO_MOVE as it is meant to be used: a missing fault on the
+ * destination (a read fault on pages 1..7, a write fault on 8..15) is
+ * resolved by moving the source's page in, which wakes the faulting
+ * thread; it sees the moved contents, at the source's PFN.
+ */
+TEST_F_TIMEOUT(uffd_move, missing_faults_resolved_by_moves, 60)
+{
+	struct fault_thread t = { .self = self };
+	struct pollfd pfd = { .fd = self->uffd, .events = POLLIN };
+	struct uffd_msg msg;
+	char report[2048];
+	struct pagemap_entry e;
+	pthread_t thread;
+	int i, faults = 0;
+	__s64 moved;
+
+	build_regions(_metadata, self, variant);
+	for (i = 1; i < UPAGES; i++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)page_of(self, SRC, i),
+					 &e));
+		self->pfn[i] = e.pfn;
+	}
+	ASSERT_EQ(0, pthread_create(&thread, NULL, fault_dst, &t));
+	while (faults < UPAGES - 1) {
+		ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("no fault within 10 s");
+		ASSERT_EQ((ssize_t)sizeof(msg), read(self->uffd, &msg, sizeof(msg)));
+		ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+		i = (msg.arg.pagefault.address - (unsigned long)page_of(self, DST, 0)) /
+		    psize();
+		ASSERT_TRUE(i >= 1 && i < UPAGES) TH_LOG("fault at page %d", i);
+		EXPECT_EQ(i >= UPAGES / 2,
+			  !!(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE))
+			TH_LOG("page %d", i);
+		ASSERT_EQ(0, move_part(self, SRC, DST, i, i + 1, 0, &moved))
+			TH_LOG("page %d: %s", i, strerror(errno));
+		faults++;
+	}
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	EXPECT_EQ(0, t.bad) TH_LOG("%d pages with wrong contents", t.bad);
+	check_at(_metadata, self, DST, SRC, true, "moved by the fault handler");
+	walk(_metadata, self, DST, "walked at the destination");
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* Pages [1, UPAGES) at @region all swapped out (swap entries), or not. */
+static int count_swapped(FIXTURE_DATA(uffd_move) * self, int region)
+{
+	struct pagemap_entry e;
+	int i, n = 0;
+
+	for (i = 1; i < UPAGES; i++) {
+		if (pagemap_get(0, (unsigned long)page_of(self, region, i), &e))
+			return -1;
+		n += e.swapped;
+	}
+	return n;
+}
+
+/* How many of pages [1, UPAGES) at @region the page cache (swap cache) has. */
+static int count_cached(FIXTURE_DATA(uffd_move) * self, int region)
+{
+	unsigned char vec[UPAGES];
+	int i, n = 0;
+
+	if (mincore(page_of(self, region, 1), (UPAGES - 1) * psize(), vec))
+		return -1;
+	for (i = 0; i < UPAGES - 1; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/*
+ * UFFDIO_MOVE of swap entries (move_swap_pte()): SRC's pages are paged out
+ * first; with @cached they are read back into the swap cache by
+ * MADV_WILLNEED (mincore() says they are there), their PTEs still swap
+ * entries. The move must give a cached folio the destination's rmap (the
+ * 2025 fix "mm: fix kernel BUG when userfaultfd_move encounters
+ * swapcache", c50f8e6053b0): the swap-in at DST maps it, and the walks
+ * from it must then reach DST.
+ *
+ *   SRC [ 0 s s ... s ]  swap entries (+ swap cache)   DST [ 0 . . ... . ]
+ *   UFFDIO_MOVE:   SRC [ 0 . . ... . ]   DST [ 0 s s ... s ]
+ *   read DST: swapped in, intact, exclusive; walk DST (migrate, pageout)
+ */
+static void move_swapped(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(uffd_move) * self,
+			 const FIXTURE_VARIANT(uffd_move) * variant, bool cached)
+{
+	long long deadline;
+	char report[2048];
+	int try, n = 0;
+
+	if (!self->swap)
+		SKIP(return, "needs swap for MADV_PAGEOUT");
+	build_regions(_metadata, self, variant);
+	for (try = 0; try < 4 && n < UPAGES - 1; try++) {
+		ASSERT_EQ(0, madvise(page_of(self, SRC, 1),
+				     (UPAGES - 1) * psize(), MADV_PAGEOUT));
+		n = count_swapped(self, SRC);
+	}
+	ASSERT_EQ(UPAGES - 1, n) TH_LOG("SRC pages not swapped out");
+	if (cached) {
+		ASSERT_EQ(0, madvise(page_of(self, SRC, 1),
+				     (UPAGES - 1) * psize(), MADV_WILLNEED));
+		deadline = now_ms() + 10000;
+		while ((n = count_cached(self, SRC)) < UPAGES - 1 &&
+		       now_ms() < deadline)
+			sleep_ms(5);
+		ASSERT_EQ(UPAGES - 1, n) TH_LOG("swap cache holds %d pages", n);
+		/* Still swap entries: the folios are in the swap cache only. */
+		ASSERT_EQ(UPAGES - 1, count_swapped(self, SRC));
+	}
+	move(_metadata, self, SRC, DST);
+	EXPECT_EQ(0, count_swapped(self, SRC));
+	EXPECT_EQ(UPAGES - 1, count_swapped(self, DST));
+	/* Reading swaps them in at DST: contents, exclusive, mapped once. */
+	check_at(_metadata, self, DST, SRC, false, "swapped in at DST");
+	walk(_metadata, self, DST, "walked at the destination");
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_F_TIMEOUT(uffd_move, move_swapped_out, 60)
+{
+	move_swapped(_metadata, self, variant, false);
+}
+
+TEST_F_TIMEOUT(uffd_move, move_from_swap_cache, 60)
+{
+	move_swapped(_metadata, self, variant, true);
+}
+
+/* The PFN at page @i of @region (0: not present). */
+static __u64 pfn_at(FIXTURE_DATA(uffd_move) * self, int region, int i)
+{
+	struct pagemap_entry e;
+
+	return pagemap_get(0, (unsigned long)page_of(self, region, i), &e) ? 0 :
+	       e.pfn;
+}
+
+/*
+ * Holes and zero pages in the source. Without UFFDIO_MOVE_MODE_ALLOW_SRC_
+ * HOLES a move stops at the first hole: EAGAIN with the bytes moved so
+ * far, or ENOENT when it starts at one; with it, holes are skipped and a
+ * zero page is moved as a zero page (move_zeropage_pte()). The pages
+ * moved before a hole are where they should be.
+ *
+ *   SRC [ 0 1 2 . 4 z 6 ... 15 ]   . a hole (MADV_DONTNEED), z the zero
+ *                                   page (UFFDIO_ZEROPAGE)
+ *   move 1..15: EAGAIN, 2 moved      DST [ 0 1 2 . . . ... ]
+ *   move 3..15: ENOENT, 0 moved
+ *   move 3..15 allowing holes:       DST [ 0 1 2 . 4 z 6 ... 15 ]
+ */
+TEST_F_TIMEOUT(uffd_move, move_holes_and_zero_pages, 60)
+{
+	__u64 pfn[UPAGES];
+	char report[2048], zero[64] = { 0 };
+	__s64 moved;
+	int i, ret;
+
+	struct uffdio_zeropage zp = {
+		.range = { .start = (unsigned long)page_of(self, SRC, 5),
+			   .len = psize() },
+	};
+
+	build_regions(_metadata, self, variant);
+	ASSERT_EQ(0, madvise(page_of(self, SRC, 3), psize(), MADV_DONTNEED));
+	ASSERT_EQ(0, madvise(page_of(self, SRC, 5), psize(), MADV_DONTNEED));
+	/* SRC is registered: a fault would wait; map the zero page instead. */
+	ASSERT_EQ(0, ioctl(self->uffd, UFFDIO_ZEROPAGE, &zp))
+		TH_LOG("UFFDIO_ZEROPAGE: %s", strerror(errno));
+	ASSERT_EQ(0, memcmp(page_of(self, SRC, 5), zero, sizeof(zero)));
+	for (i = 0; i < UPAGES; i++)
+		pfn[i] = pfn_at(self, SRC, i);
+	ASSERT_EQ(0ULL, pfn[3]);
+
+	/* Partial progress: EAGAIN, and the count of what moved. */
+	ret = move_part(self, SRC, DST, 1, UPAGES, 0, &moved);
+	EXPECT_EQ(-EAGAIN, ret) TH_LOG("a move over a hole: %s", strerror(-ret));
+	EXPECT_EQ((__s64)(2 * psize()), moved);
+	/* From the hole on: nothing moves, ENOENT (also in the count). */
+	ret = move_part(self, SRC, DST, 3, UPAGES, 0, &moved);
+	EXPECT_EQ(-ENOENT, ret) TH_LOG("a move from a hole: %s", strerror(-ret));
+	EXPECT_EQ(-ENOENT, moved);
+	for (i = 1; i < 3; i++) {
+		EXPECT_EQ(pfn[i], pfn_at(self, DST, i)) TH_LOG("page %d", i);
+		EXPECT_EQ(0ULL, pfn_at(self, SRC, i)) TH_LOG("page %d", i);
+	}
+	EXPECT_EQ(pfn[4], pfn_at(self, SRC, 4));
+
+	ret = move_part(self, SRC, DST, 3, UPAGES,
+			UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES, &moved);
+	EXPECT_EQ(0, ret) TH_LOG("allowing holes: %s", strerror(-ret));
+	EXPECT_EQ(0ULL, pfn_at(self, DST, 3));
+	for (i = 4; i < UPAGES; i++) {
+		EXPECT_EQ(pfn[i], pfn_at(self, DST, i)) TH_LOG("page %d", i);
+		EXPECT_EQ(0ULL, pfn_at(self, SRC, i)) TH_LOG("page %d", i);
+		if (i == 5) {
+			EXPECT_EQ(0, memcmp(page_of(self, DST, 5), zero,
+					    sizeof(zero)));
+			continue;
+		}
+		EXPECT_EQ(0, tag_verify(page_of(self, DST, i), psize(),
+					&self->tag[i], NULL)) TH_LOG("page %d", i);
+	}
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * A page mapped by another process too cannot move (its rmap would have
+ * to follow in both): UFFDIO_MOVE fails with EBUSY before moving it. Once
+ * COW made the pages ours alone, they move.
+ *
+ *   SRC [ 0 S S ... S ]  shared with a child   move: EBUSY, nothing moved
+ *   write them: SRC [ 0 1 2 ... 15 ]           move: all of them
+ */
+TEST_F_TIMEOUT(uffd_move, move_shared_pages_busy, 60)
+{
+	struct crew *sharer;
+	char report[2048];
+	__s64 moved;
+	int i, ret;
+
+	build_regions(_metadata, self, variant);
+	/* A child of our own that maps every page of SRC as we do. */
+	sharer = crew_create(1);
+	ASSERT_NE(NULL, sharer);
+	ASSERT_LT(0, crew_start(sharer, 0));
+	ret = move_part(self, SRC, DST, 1, UPAGES, 0, &moved);
+	EXPECT_EQ(-EBUSY, ret) TH_LOG("moving shared pages: %s", strerror(-ret));
+	/* Nothing moved: the count is the negated error. */
+	EXPECT_EQ(-EBUSY, moved);
+	EXPECT_EQ(0ULL, pfn_at(self, DST, 1));
+	for (i = 1; i < UPAGES; i++)
+		tag_fill(page_of(self, SRC, i), psize(), &self->tag[i]);
+	ret = move_part(self, SRC, DST, 1, UPAGES, 0, &moved);
+	EXPECT_EQ(0, ret) TH_LOG("moving COWed pages: %s", strerror(-ret));
+	EXPECT_EQ((__s64)((UPAGES - 1) * psize()), moved);
+	check_at(_metadata, self, DST, SRC, false, "moved after COW");
+	crew_destroy(sharer);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- uffd_move_thp: PMD-mapped THPs ------------------------------------ */
+
+/*
+ * A move of a whole, PMD-aligned THP moves the PMD (move_pages_huge_pmd():
+ * the folio keeps its PFNs and becomes the destination's, as one); a
+ * move of part of one splits the PMD and then the folio, and moves small
+ * pages; a THP mapped by another process too is EBUSY, like a small page.
+ *
+ *   SRC [ T T ... T ]  one THP, 2 MiB aligned    DST [ . . ... . ]
+ */
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
+
+FIXTURE(uffd_move_thp) {
+	int uffd;
+	char *reserved, *src, *dst;
+	size_t thp, reserved_len;
+	int n;			/* base pages per THP */
+	int nodes[2];
+	bool numa;
+	__u64 pfn0;		/* the THP's first PFN */
+	struct khealth health;
+};
+
+static struct page_tag thp_tag(int i)
+{
+	return (struct page_tag){ .owner = 7, .index = i };
+}
+
+/* Register [@p, @p + @len) for missing faults. */
+static int register_range(int uffd, char *p, size_t len)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)p, .len = len },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+
+	return ioctl(uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+}
+
+/* Pages [first, last) of @p: the @pfn0 + i of a move, tagged, mapped once. */
+static int thp_pages_at(struct __test_metadata *_metadata,
+			FIXTURE_DATA(uffd_move_thp) * self, char *p,
+			int first, int last, __u64 pfn0, const char *when)
+{
+	struct pagemap_entry e;
+	struct page_tag tag;
+	int i, bad = 0;
+	__u64 count;
+
+	for (i = first; i < last; i++) {
+		tag = thp_tag(i);
+		if (pagemap_get(0, (unsigned long)p + i * psize(), &e) ||
+		    !e.present || !e.exclusive || (pfn0 && e.pfn != pfn0 + i) ||
+		    kpagecount_get(e.pfn, &count) || count != 1 ||
+		    tag_verify(p + i * psize(), psize(), &tag, NULL)) {
+			if (bad++ < 4)
+				TH_LOG("%s: page %d: present %d exclusive %d pfn %#llx",
+				       when, i, e.present, e.exclusive,
+				       (unsigned long long)e.pfn);
+		}
+	}
+	return bad;
+}
+
+/* Pages [first, last) of @p not mapped (pagemap only: no fault). */
+static int thp_pages_gone(FIXTURE_DATA(uffd_move_thp) * self, char *p,
+			  int first, int last)
+{
+	struct pagemap_entry e;
+	int i, bad = 0;
+
+	for (i = first; i < last; i++)
+		bad += pagemap_get(0, (unsigned long)p + i * psize(), &e) ||
+		       e.present || e.swapped;
+	return bad;
+}
+
+/* Whether @p is mapped by one PMD (smaps AnonHugePages of its VMA). */
+static bool pmd_mapped_at(FIXTURE_DATA(uffd_move_thp) * self, char *p)
+{
+	unsigned long kb;
+
+	return !smaps_field_kb("/proc/self/smaps", (unsigned long)p,
+			       "AnonHugePages", &kb) &&
+	       kb >= self->thp / 1024;
+}
+
+FIXTURE_SETUP(uffd_move_thp)
+{
+	const char *why = page_oracles_missing();
+	struct pagemap_entry e;
+	struct page_tag tag;
+	char mode[64];
+	int i;
+
+	report_environment_once();
+	self->uffd = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	why = uffd_open(&self->uffd, UFFD_FEATURE_MOVE,
+			"no UFFD_FEATURE_MOVE (kernel older than 6.8)");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_LE(0, self->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	self->thp = read_pmd_pagesize();
+	if (!self->thp || read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
+		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
+	if (strstr(mode, "[never]"))
+		ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
+	self->n = self->thp / psize();
+	self->numa = numa_usable_nodes(self->nodes, 2) >= 2;
+	/* SRC, a gap, DST: each THP-aligned. */
+	self->reserved_len = 4 * self->thp;
+	self->reserved = reserve_range(self->reserved_len);
+	ASSERT_NE(NULL, self->reserved);
+	self->src = (char *)(((unsigned long)self->reserved + self->thp - 1) &
+			     ~(self->thp - 1));
+	self->dst = self->src + 2 * self->thp;
+	for (i = 0; i < 2; i++) {
+		char *p = i ? self->dst : self->src;
+
+		ASSERT_EQ(p, mmap(p, self->thp, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+		ASSERT_EQ(0, madvise(p, self->thp, MADV_HUGEPAGE));
+	}
+	for (i = 0; i < self->n; i++) {
+		tag = thp_tag(i);
+		tag_fill(self->src + i * psize(), psize(), &tag);
+	}
+	ASSERT_EQ(0, register_range(self->uffd, self->src, self->thp));
+	ASSERT_EQ(0, register_range(self->uffd, self->dst, self->thp));
+	ASSERT_EQ(0, pagemap_get(0, (unsigned long)self->src, &e));
+	self->pfn0 = e.pfn;
+	if (!pmd_mapped_at(self, self->src) ||
+	    thp_pages_at(_metadata, self, self->src, 0, self->n, e.pfn, "fault"))
+		SKIP(return, "no THP could be allocated (fragmented memory)");
+	ASSERT_EQ(0, khealth_begin(&self->health, "uffd_move_thp"));
+}
+
+FIXTURE_TEARDOWN(uffd_move_thp)
+{
+	if (self->uffd >= 0)
+		close(self->uffd);
+	if (self->reserved)
+		munmap(self->reserved, self->reserved_len);
+	knob_restore_all();
+}
+
+/* UFFDIO_MOVE of [@from, @from + @len) to @to: 0 or -errno; @moved. */
+static int move_thp_range(FIXTURE_DATA(uffd_move_thp) * self, char *from,
+			  char *to, size_t len, __s64 *moved)
+{
+	struct uffdio_move mv = {
+		.dst = (unsigned long)to, .src = (unsigned long)from,
+		.len = len,
+	};
+	int ret = ioctl(self->uffd, UFFDIO_MOVE, &mv) ? -errno : 0;
+
+	*moved = mv.move;
+	return ret;
+}
+
+/* Migrate pages [first, last) of @p to the other node: all arrive anew. */
+static void thp_migrate(struct __test_metadata *_metadata,
+			FIXTURE_DATA(uffd_move_thp) * self, char *p,
+			int first, int last)
+{
+	void *page = p + first * psize();
+	int node, to, status, bad;
+
+	if (!self->numa)
+		return;
+	ASSERT_EQ(0, pages_node(0, &page, 1, &node));
+	to = node == self->nodes[0] ? self->nodes[1] : self->nodes[0];
+	for (bad = 0; first < last; first++) {
+		page = p + first * psize();
+		if (pages_move(0, &page, 1, to, &status) ||
+		    pages_node(0, &page, 1, &node) || node != to)
+			bad++;
+	}
+	EXPECT_EQ(0, bad) TH_LOG("pages not migrated to node %d", to);
+}
+
+/*
+ * The whole THP moves as one: the PMD goes to DST, the same PFNs, still a
+ * THP; it moves back; then migration walks it at SRC.
+ */
+TEST_F_TIMEOUT(uffd_move_thp, whole_pmd_moves, 60)
+{
+	char report[2048];
+	__s64 moved;
+
+	ASSERT_EQ(0, move_thp_range(self, self->src, self->dst, self->thp,
+				    &moved)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ((__s64)self->thp, moved);
+	EXPECT_TRUE(pmd_mapped_at(self, self->dst));
+	EXPECT_EQ(0, thp_pages_gone(self, self->src, 0, self->n));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->dst, 0, self->n,
+				  self->pfn0, "moved"));
+	ASSERT_EQ(0, move_thp_range(self, self->dst, self->src, self->thp,
+				    &moved));
+	EXPECT_TRUE(pmd_mapped_at(self, self->src));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->src, 0, self->n,
+				  self->pfn0, "moved back"));
+	thp_migrate(_metadata, self, self->src, 0, 1);
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->src, 0, self->n, 0,
+				  "migrated"));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * Half of the THP: the PMD is split, then the folio (a large folio cannot
+ * move by PTEs), and the small pages move keeping their PFNs; the other
+ * half stays at SRC. Both halves are walked by migration afterwards.
+ */
+TEST_F_TIMEOUT(uffd_move_thp, half_splits_and_moves, 60)
+{
+	int half = self->n / 2;
+	char report[2048];
+	__s64 moved;
+
+	ASSERT_EQ(0, move_thp_range(self, self->src, self->dst,
+				    half * psize(), &moved))
+		TH_LOG("%s", strerror(errno));
+	EXPECT_EQ((__s64)(half * psize()), moved);
+	EXPECT_FALSE(pmd_mapped_at(self, self->dst));
+	EXPECT_EQ(0, thp_pages_gone(self, self->src, 0, half));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->dst, 0, half,
+				  self->pfn0, "moved half"));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->src, half, self->n,
+				  self->pfn0, "stayed half"));
+	thp_migrate(_metadata, self, self->dst, 0, half);
+	thp_migrate(_metadata, self, self->src, half, self->n);
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->dst, 0, half, 0,
+				  "moved half, migrated"));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->src, half, self->n, 0,
+				  "stayed half, migrated"));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * A THP shared with a child (fork): EBUSY, nothing moves. Once the child
+ * is gone, a write makes the THP ours again (reused by the write fault,
+ * not copied) and it moves.
+ */
+TEST_F_TIMEOUT(uffd_move_thp, shared_pmd_busy_until_reused, 60)
+{
+	struct pagemap_entry e;
+	struct page_tag tag = thp_tag(0);
+	struct crew *sharer;
+	char report[2048];
+	__s64 moved;
+	int ret;
+
+	sharer = crew_create(1);
+	ASSERT_NE(NULL, sharer);
+	ASSERT_LT(0, crew_start(sharer, 0));
+	ret = move_thp_range(self, self->src, self->dst, self->thp, &moved);
+	EXPECT_EQ(-EBUSY, ret) TH_LOG("moving a shared THP: %s", strerror(-ret));
+	EXPECT_EQ(0, thp_pages_gone(self, self->dst, 0, self->n));
+	ASSERT_EQ(0, pagemap_get(crew_pid(sharer, 0), (unsigned long)self->src,
+				 &e));
+	EXPECT_EQ(self->pfn0, e.pfn);
+	crew_destroy(sharer);
+
+	tag_fill(self->src, psize(), &tag);
+	EXPECT_TRUE(pmd_mapped_at(self, self->src));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->src, 0, self->n,
+				  self->pfn0, "reused"));
+	ret = move_thp_range(self, self->src, self->dst, self->thp, &moved);
+	EXPECT_EQ(0, ret) TH_LOG("moving the reused THP: %s", strerror(-ret));
+	EXPECT_EQ(0, thp_pages_at(_metadata, self, self->dst, 0, self->n,
+				  self->pfn0, "moved"));
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * uffd_wp: the userfaultfd write-protect bit of anonymous pages survives
+ * every rmap walk that replaces their PTEs, in lazy and forked VMAs.
+ *
+ * UFFDIO_WRITEPROTECT sets a bit in each PTE; a write then faults to the
+ * handler (or, with UFFD_FEATURE_WP_ASYNC, the kernel clears the bit and
+ * lets it go on). Migration and reclaim replace the PTE by a migration or
+ * swap entry through rmap and back: the bit must go with it (a copy of
+ * the PTE that drops it lets a write through that the handler never
+ * sees, which is how live migration loses data). fork() without
+ * UFFD_FEATURE_EVENT_FORK gives the child PTEs without the bit.
+ *
+ * The oracles are pagemap bit 57 (PM_UFFD_WP) of every page, present or
+ * swapped, its contents, and whether a write traps; SKIPs where the kernel
+ * has no UFFD_FEATURE_WP_ASYNC (before 6.7, or without
+ * CONFIG_PTE_MARKER_UFFD_WP).
+ *
+ *   [ W W W ... W ]  16 pages written, then write-protected
+ *   migrate, page out, read back:  [ W W W ... W ]  bit 57 still set
+ *   write page 3:  [ W W W . W ... W ]  only page 3 writable again
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <linux/userfaultfd.h>
+
+#include "../../kselftest_harness.h"
+#include "env.h"
+#include "khealth.h"
+#include "oracles.h"
+
+#define WP_PAGES	16
+
+/* The region of both fixtures: write-protected pages of ours. */
+struct wp_world {
+	int uffd;
+	char *p;
+	int nodes[2];
+	bool numa, swap;
+	struct page_tag tag[WP_PAGES];
+	struct khealth health;
+};
+
+FIXTURE(uffd_wp) {
+	struct wp_world w;
+};
+
+/* Write-protect (or unprotect) pages [first, last), waking no one. */
+static int wp_range(struct wp_world *w, int first, int last,
+		    bool protect)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (unsigned long)w->p + first * psize(),
+			   .len = (last - first) * psize() },
+		.mode = protect ? UFFDIO_WRITEPROTECT_MODE_WP : 0,
+	};
+
+	return ioctl(w->uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
+}
+
+/* Map, fill and register the pages with @features; SKIP where missing. */
+static void wp_setup(struct __test_metadata *_metadata,
+		     struct wp_world *w, __u64 features)
+{
+	const char *why = page_oracles_missing();
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
+	int i;
+
+	report_environment_once();
+	w->uffd = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	why = uffd_open(&w->uffd, features,
+			"no UFFD_FEATURE_WP_ASYNC (before 6.7, or no CONFIG_PTE_MARKER_UFFD_WP)");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_LE(0, w->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	w->numa = numa_usable_nodes(w->nodes, 2) >= 2;
+	w->swap = swap_enabled();
+	/* MADV_PAGEOUT drains only this CPU's LRU batch. */
+	ASSERT_EQ(0, pin_to_this_cpu());
+	w->p = mmap(NULL, WP_PAGES * psize(), PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, w->p);
+	ASSERT_EQ(0, madvise(w->p, WP_PAGES * psize(), MADV_NOHUGEPAGE));
+	for (i = 0; i < WP_PAGES; i++) {
+		w->tag[i] = (struct page_tag){ .owner = 4, .index = i };
+		tag_fill(w->p + i * psize(), psize(), &w->tag[i]);
+	}
+	reg.range.start = (unsigned long)w->p;
+	reg.range.len = WP_PAGES * psize();
+	ASSERT_EQ(0, ioctl(w->uffd, UFFDIO_REGISTER, &reg))
+		TH_LOG("UFFDIO_REGISTER: %s", strerror(errno));
+	ASSERT_EQ(0, wp_range(w, 0, WP_PAGES, true));
+	ASSERT_EQ(0, khealth_begin(&w->health, "uffd_wp"));
+}
+
+static void wp_teardown(struct wp_world *w)
+{
+	if (w->uffd >= 0)
+		close(w->uffd);
+	if (w->p && w->p != MAP_FAILED)
+		munmap(w->p, WP_PAGES * psize());
+}
+
+FIXTURE_SETUP(uffd_wp)
+{
+	wp_setup(_metadata, &self->w, UFFD_FEATURE_WP_ASYNC);
+}
+
+FIXTURE_TEARDOWN(uffd_wp)
+{
+	wp_teardown(&self->w);
+}
+
+/*
+ * Pages of @pid (0: ours) whose bit 57 is not @wp (page @except the other
+ * way round), or whose contents are wrong when @read; each logged.
+ */
+static int wp_bits_off(struct __test_metadata *_metadata,
+		       struct wp_world *w, pid_t pid, bool wp,
+		       int except, bool read, const char *when)
+{
+	struct pagemap_entry e;
+	int i, bad = 0;
+
+	for (i = 0; i < WP_PAGES; i++) {
+		bool want = i == except ? !wp : wp;
+
+		if (read && tag_verify(w->p + i * psize(), psize(),
+				       &w->tag[i], NULL)) {
+			TH_LOG("%s: page %d contents", when, i);
+			bad++;
+		}
+		if (pagemap_get(pid, (unsigned long)w->p + i * psize(), &e) ||
+		    (!e.present && !e.swapped) || e.uffd_wp != want) {
+			TH_LOG("%s: page %d present %d swapped %d bit 57 %d, want %d",
+			       when, i, e.present, e.swapped, e.uffd_wp, want);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+/*
+ * The bit goes through migration (migration entries) and reclaim (swap
+ * entries, then swap-in), read-only; a write then clears it on one page.
+ */
+TEST_F_TIMEOUT(uffd_wp, bit_survives_migration_and_swap, 60)
+{
+	struct wp_world *w = &self->w;
+	int i, try, left, status[WP_PAGES];
+	struct pagemap_entry e;
+	void *pages[WP_PAGES];
+	char report[2048];
+
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, true, -1, true,
+				 "write-protected"));
+	for (i = 0; i < WP_PAGES; i++)
+		pages[i] = w->p + i * psize();
+	if (w->numa) {
+		EXPECT_EQ(0, pages_move_away(0, pages, WP_PAGES, w->nodes,
+					     status));
+		EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, true, -1, true,
+					 "migrated"));
+	}
+	if (w->swap) {
+		for (try = 0, left = 1; try < 4 && left; try++) {
+			ASSERT_EQ(0, madvise(w->p, WP_PAGES * psize(),
+					     MADV_PAGEOUT));
+			for (left = 0, i = 0; i < WP_PAGES; i++)
+				left += !pagemap_get(0, (unsigned long)pages[i],
+						     &e) && !e.swapped;
+		}
+		EXPECT_EQ(0, left) TH_LOG("%d pages not swapped out", left);
+		/* Swap entries carry the bit; reading swaps in, still set. */
+		EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, true, -1, false,
+					 "swapped out"));
+		EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, true, -1, true,
+					 "swapped in"));
+	}
+	/* WP_ASYNC: the write goes on, the kernel clears the bit. */
+	w->tag[3].owner = 5;
+	tag_fill(pages[3], psize(), &w->tag[3]);
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, true, 3, true,
+				 "page 3 written"));
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * fork() without UFFD_FEATURE_EVENT_FORK: the child's PTEs lose the bit
+ * and its writes are ordinary COW; the parent's pages keep it.
+ */
+TEST_F_TIMEOUT(uffd_wp, fork_child_unprotected_parent_kept, 60)
+{
+	struct wp_world *w = &self->w;
+	int ready[2], status, bad;
+	char report[2048], byte;
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		struct page_tag mine = { .owner = 6, .index = 0 };
+
+		close(ready[0]);
+		bad = wp_bits_off(_metadata, w, 0, false, -1, true, "child");
+		tag_fill(w->p, psize(), &mine);
+		bad += !!tag_verify(w->p, psize(), &mine, NULL);
+		byte = bad ? 'F' : 'K';
+		_exit(write(ready[1], &byte, 1) == 1 ? 0 : 1);
+	}
+	close(ready[1]);
+	ASSERT_EQ(1, read(ready[0], &byte, 1));
+	close(ready[0]);
+	EXPECT_EQ('K', byte) TH_LOG("the child's pages kept the bit, or lost contents");
+	ASSERT_EQ(0, reap_with_deadline(pid, 30000, &status));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, true, -1, true,
+				 "parent after the child"));
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- uffd_wp_sync: a handler resolves the write ------------------------ */
+
+FIXTURE(uffd_wp_sync) {
+	struct wp_world w;
+};
+
+FIXTURE_SETUP(uffd_wp_sync)
+{
+	wp_setup(_metadata, &self->w, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+}
+
+FIXTURE_TEARDOWN(uffd_wp_sync)
+{
+	wp_teardown(&self->w);
+}
+
+#define WRITTEN_TAG	((struct page_tag){ .owner = 5, .index = 5 })
+
+static void *write_page5(void *arg)
+{
+	struct wp_world *w = arg;
+	struct page_tag tag = WRITTEN_TAG;
+
+	tag_fill(w->p + 5 * psize(), psize(), &tag);
+	return NULL;
+}
+
+/*
+ * A write to a protected page waits for the handler: a message with the
+ * WP flag at that address; unprotecting the page wakes the writer, whose
+ * write lands in the page (ours alone still: a reuse, or a copy, logged).
+ */
+TEST_F_TIMEOUT(uffd_wp_sync, write_waits_for_the_handler, 60)
+{
+	struct wp_world *w = &self->w;
+	struct pollfd pfd = { .fd = w->uffd, .events = POLLIN };
+	struct pagemap_entry before, after;
+	struct uffd_msg msg;
+	char report[2048];
+	pthread_t thread;
+
+	ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->p + 5 * psize(),
+				 &before));
+	ASSERT_EQ(0, pthread_create(&thread, NULL, write_page5, w));
+	ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("no fault within 10 s");
+	ASSERT_EQ((ssize_t)sizeof(msg), read(w->uffd, &msg, sizeof(msg)));
+	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+	EXPECT_TRUE(!!(msg.arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WP));
+	EXPECT_EQ((unsigned long)w->p + 5 * psize(),
+		  msg.arg.pagefault.address & ~(unsigned long)(psize() - 1));
+	/* Still protected, not written, until we say so. */
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0,
+				 true, -1, true, "while the writer waits"));
+	ASSERT_EQ(0, wp_range(w, 5, 6, false));
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	w->tag[5] = WRITTEN_TAG;
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0,
+				 true, 5, true, "page 5 written"));
+	ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->p + 5 * psize(),
+				 &after));
+	EXPECT_TRUE(after.exclusive) TH_LOG("page 5 not ours alone");
+	TH_LOG("policy: page 5 %s", before.pfn == after.pfn ? "reused" : "copied");
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_HARNESS_MAIN
