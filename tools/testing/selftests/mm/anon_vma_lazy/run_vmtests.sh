@@ -43,6 +43,7 @@ categories_builtin='
 	accounting:accounting
 	stress:anon_vma_stress
 	memory_failure:memory_failure:destructive
+	fault:fault
 '
 
 # kselftest exit codes
