@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <linux/kernel-page-flags.h>
 
@@ -690,6 +691,70 @@ TEST_F_TIMEOUT(mremap_misc, grow_by_moving, 60)
 TEST_F_TIMEOUT(mremap_misc, grow_mlocked_by_moving, 60)
 {
 	grow_by_moving(_metadata, self, true);
+}
+
+/* Total mapped size of this process (VmSize), in bytes; 0 on error. */
+static unsigned long vm_size(void)
+{
+	unsigned long kb;
+	char buf[4096], *line;
+
+	if (read_text("/proc/self/status", buf, sizeof(buf)) < 0)
+		return 0;
+	line = strstr(buf, "VmSize:");
+	return line && sscanf(line, "VmSize: %lu kB", &kb) == 1 ? kb * 1024 : 0;
+}
+
+/*
+ * Moves mremap_to() rejects: a destination not page aligned, one beyond
+ * the address space, one overlapping the source (EINVAL); a source range
+ * running past its VMA (EFAULT); a MREMAP_DONTUNMAP that would take the
+ * process over RLIMIT_AS (ENOMEM). After each the source keeps its pages
+ * at their PFNs, and walks find them there.
+ *
+ *   src [ 0 1 2 3 4 5 6 7 ]|reserved ...   dst in the reservation
+ */
+TEST_F_TIMEOUT(mremap_misc, rejected_moves_keep_pages, 60)
+{
+	char *src = self->area, *dst = self->area + 3 * MISC_PAGES * psize();
+	const int fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
+	const int keep = MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
+	size_t len = MISC_PAGES * psize();
+	__u64 pfn[MISC_PAGES], now[MISC_PAGES];
+	struct rlimit as, tight;
+	char report[2048];
+	void *ret;
+	int i, err;
+
+	misc_pfns(src, MISC_PAGES, pfn);
+	EXPECT_EQ(MAP_FAILED, mremap(src, len, len, fixed, dst + 1));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("unaligned destination");
+	EXPECT_EQ(MAP_FAILED, mremap(src, len, 1UL << 62, fixed, dst));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("beyond the address space");
+	EXPECT_EQ(MAP_FAILED, mremap(src, len, len, fixed, src + 2 * psize()));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("overlapping the source");
+	EXPECT_EQ(MAP_FAILED, mremap(src, len + psize(), len + psize(), keep,
+				     dst));
+	EXPECT_EQ(EFAULT, errno) TH_LOG("source past its VMA");
+	misc_pfns(src, MISC_PAGES, now);
+	for (i = 0; i < MISC_PAGES; i++)
+		EXPECT_EQ(pfn[i], now[i]) TH_LOG("page %d", i);
+
+	ASSERT_EQ(0, getrlimit(RLIMIT_AS, &as));
+	tight = as;
+	tight.rlim_cur = vm_size();
+	ASSERT_NE((rlim_t)0, tight.rlim_cur);
+	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &tight));
+	ret = mremap(src, len, len, keep, dst);
+	err = errno;
+	ASSERT_EQ(0, setrlimit(RLIMIT_AS, &as));
+	EXPECT_EQ(MAP_FAILED, ret);
+	EXPECT_EQ(ENOMEM, err) TH_LOG("DONTUNMAP over RLIMIT_AS");
+	if (ret != MAP_FAILED)
+		munmap(ret, len);
+	misc_check(_metadata, self, src, 0, MISC_PAGES, pfn, false);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
 }
 
 /* Fault pages [0, @n) at @p with the tags misc_check() expects. */

@@ -599,6 +599,66 @@ TEST_F_TIMEOUT(uffd_move, move_shared_pages_busy, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+/*
+ * Moves UFFDIO_MOVE rejects before it touches a page: a source or a
+ * destination range that runs past the end of its VMA, a shared source
+ * or destination (move_pages() moves only private anonymous pages). Each
+ * is EINVAL with nothing moved; the pages stay where they were, at their
+ * PFNs, and walks still find them there.
+ *
+ *   SRC [ 0 1 2 ... 15 ] |reserved|   SHARED [ s s ... ]  MAP_SHARED
+ *   SRC 1..16 -> DST   SRC 1..15 -> DST 2..16   SHARED -> DST   SRC -> SHARED
+ */
+TEST_F_TIMEOUT(uffd_move, rejected_moves_change_nothing, 60)
+{
+	size_t len = (UPAGES - 1) * psize();
+	struct {
+		const char *what;
+		char *src, *dst;
+		size_t len;
+	} bad[4];
+	char *shared, report[2048];
+	unsigned int k;
+	int i;
+
+	build_regions(_metadata, self, variant);
+	for (i = 1; i < UPAGES; i++)
+		self->pfn[i] = pfn_at(self, SRC, i);
+	shared = mmap(NULL, UPAGES * psize(), PROT_READ | PROT_WRITE,
+		      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	memset(shared, 0x5a, UPAGES * psize());
+	bad[0] = (typeof(bad[0])){ "source past its VMA", page_of(self, SRC, 1),
+				   page_of(self, DST, 1), len + psize() };
+	bad[1] = (typeof(bad[0])){ "destination past its VMA",
+				   page_of(self, SRC, 1), page_of(self, DST, 2),
+				   len };
+	bad[2] = (typeof(bad[0])){ "shared source", shared,
+				   page_of(self, DST, 1), len };
+	bad[3] = (typeof(bad[0])){ "shared destination", page_of(self, SRC, 1),
+				   shared, len };
+	for (k = 0; k < ARRAY_SIZE(bad); k++) {
+		struct uffdio_move mv = {
+			.src = (unsigned long)bad[k].src,
+			.dst = (unsigned long)bad[k].dst,
+			.len = bad[k].len,
+		};
+
+		EXPECT_EQ(-1, ioctl(self->uffd, UFFDIO_MOVE, &mv))
+			TH_LOG("%s: moved", bad[k].what);
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s: %s", bad[k].what,
+						strerror(errno));
+		EXPECT_EQ(-EINVAL, mv.move) TH_LOG("%s", bad[k].what);
+	}
+	for (i = 1; i < UPAGES; i++)
+		EXPECT_EQ(0ULL, pfn_at(self, DST, i)) TH_LOG("page %d moved", i);
+	check_at(_metadata, self, SRC, -1, true, "after the rejected moves");
+	walk(_metadata, self, SRC, "after the rejected moves");
+	munmap(shared, UPAGES * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
 /* ---- uffd_move_thp: PMD-mapped THPs ------------------------------------ */
 
 /*
