@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * fault: every allocation that fork, split, merge, mremap, UFFDIO_MOVE,
- * move_pages and MADV_COLLAPSE make can fail, and rmap stays whole.
+ * move_pages, MADV_COLLAPSE and write faults make can fail, and rmap
+ * stays whole.
  *
  * The anon_vma code's error paths (anon_vma_clone() failing part-way,
  * __split_vma() after a failed clone, anon_vma_fork() unlinking a half
@@ -92,6 +93,7 @@ enum fault_op {
 	OP_MREMAP_GROW,
 	OP_UFFD_MOVE,
 	OP_MOVE_PAGES,
+	OP_FIRST_WRITE,
 	OP_COLLAPSE,
 };
 
@@ -253,6 +255,15 @@ static int run_op(void *ctx, struct crew *c, int k, const struct crew_cmd *cmd)
 		return member_uffd_move(w, c, k, cmd->first, cmd->last);
 	case OP_MOVE_PAGES:
 		return member_move_pages(w, c, k);
+	case OP_FIRST_WRITE:
+		/*
+		 * The first fault of a fresh VMA (anon_vma, page table,
+		 * page), then COW of the pages [4, 8) shared with the parent.
+		 */
+		if (madvise(r2, len, MADV_POPULATE_WRITE))
+			return -errno;
+		return madvise(r0 + 4 * psize(), 4 * psize(),
+			       MADV_POPULATE_WRITE) ? -errno : 0;
 	case OP_COLLAPSE:
 		return madvise(r0, len, MADV_COLLAPSE) ? -errno : 0;
 	}
@@ -277,6 +288,8 @@ static int prepare(struct fault_world *w, enum fault_op op)
 		    crew_do(w->crew, 0, CREW_FILL, R0, 0, 4, 0))
 			return -EIO;
 		/* The destination, mapped and empty (registered there). */
+		return crew_do(w->crew, w->m, CREW_MMAP, R2, 0, w->pages, 0);
+	case OP_FIRST_WRITE:
 		return crew_do(w->crew, w->m, CREW_MMAP, R2, 0, w->pages, 0);
 	case OP_COLLAPSE:
 		return crew_do(w->crew, w->m, CREW_MADVISE, R0, 0, w->pages,
@@ -429,6 +442,37 @@ static int others_bad(struct fault_world *w)
 }
 
 /*
+ * After the write faults of OP_FIRST_WRITE: R2 reads as zeroes; when the
+ * call succeeded, all of R2 is present and R0 [4, 8) is the member's own
+ * (COWed when it was shared).
+ */
+static int first_write_bad(struct fault_world *w, bool ok)
+{
+	pid_t pid = crew_pid(w->crew, w->m);
+	struct page_tag none = { 0 };
+	struct pagemap_entry e;
+	unsigned long a;
+	int i, bad = 0;
+
+	for (i = 0; ok && i < w->pages; i++) {
+		a = (unsigned long)region_at(w, R2) + i * psize();
+		bad += pagemap_get(pid, a, &e) || !e.present;
+		a = (unsigned long)region_at(w, R0) + i * psize();
+		if (i >= 4 && i < 8)
+			bad += pagemap_get(pid, a, &e) || !e.exclusive;
+	}
+	/* Only what is there: a read would map the zero page. */
+	for (i = 0; i < w->pages; i++) {
+		a = (unsigned long)region_at(w, R2) + i * psize();
+		if (pagemap_get(pid, a, &e))
+			bad++;
+		else if (e.present)
+			bad += page_seen_in(pid, a, &none) != PAGE_ZERO;
+	}
+	return bad;
+}
+
+/*
  * The outcome of the call in @l with result @ret: one the kernel allows
  * (@ok: the call succeeded as a whole). 0, or a count of what is wrong.
  */
@@ -526,6 +570,11 @@ static int outcome_bad(struct __test_metadata *_metadata,
 			bad++;
 		bad += contents_bad(w, w->m, R2, first, first + k) +
 		       contents_bad(w, w->m, R0, first + k, n);
+		break;
+	case OP_FIRST_WRITE:
+		/* Some or all faulted in: zeroes at R2, R0 as it was. */
+		bad += first_write_bad(w, ok);
+		bad += contents_bad(w, w->m, R0, 0, n);
 		break;
 	case OP_MOVE_PAGES:
 	case OP_COLLAPSE:
@@ -890,6 +939,12 @@ TEST_F_TIMEOUT(fault, mremap_clone_exhausted, 120)
 {
 	fail_each_allocation(_metadata, &self->f, OP_MREMAP_MOVE, "mremap move",
 			     true);
+}
+
+TEST_F_TIMEOUT(fault, first_write, 120)
+{
+	fail_each_allocation(_metadata, &self->f, OP_FIRST_WRITE,
+			     "first write faults", false);
 }
 
 TEST_F_TIMEOUT(fault, uffd_move, 120)
