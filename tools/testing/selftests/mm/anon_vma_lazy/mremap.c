@@ -708,7 +708,8 @@ static unsigned long vm_size(void)
 /*
  * Moves mremap_to() rejects: a destination not page aligned, one beyond
  * the address space, one overlapping the source (EINVAL); a source range
- * running past its VMA (EFAULT); a MREMAP_DONTUNMAP that would take the
+ * running past its VMA (EFAULT); an old length of 0, which duplicates
+ * only shared mappings (EINVAL); a MREMAP_DONTUNMAP that would take the
  * process over RLIMIT_AS (ENOMEM). After each the source keeps its pages
  * at their PFNs, and walks find them there.
  *
@@ -736,6 +737,9 @@ TEST_F_TIMEOUT(mremap_misc, rejected_moves_keep_pages, 60)
 	EXPECT_EQ(MAP_FAILED, mremap(src, len + psize(), len + psize(), keep,
 				     dst));
 	EXPECT_EQ(EFAULT, errno) TH_LOG("source past its VMA");
+	/* Old length 0 duplicates a shared mapping; not a private one. */
+	EXPECT_EQ(MAP_FAILED, mremap(src, 0, len, MREMAP_MAYMOVE));
+	EXPECT_EQ(EINVAL, errno) TH_LOG("duplicating a private mapping");
 	misc_pfns(src, MISC_PAGES, now);
 	for (i = 0; i < MISC_PAGES; i++)
 		EXPECT_EQ(pfn[i], now[i]) TH_LOG("page %d", i);
@@ -835,6 +839,44 @@ TEST_F_TIMEOUT(mremap_misc, unfaulted_dontunmap_past_its_end, 60)
 		EXPECT_NE(other[i], pfn[i]) TH_LOG("page %d in both", i);
 	misc_check(_metadata, self, u + 4 * psize(), 0, 4, pfn, false);
 	misc_check(_metadata, self, u, 0, 4, other, false);
+	munmap(u, 8 * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * The same to just before its start: the copy ends where the source
+ * begins (copy_vma() keeps the source from being the copy's next, as it
+ * keeps it from being its prev above).
+ *
+ *   [ . . . . ]  at u + 4     DONTUNMAP to u:  [ . . . . ][ . . . . ]
+ */
+TEST_F_TIMEOUT(mremap_misc, unfaulted_dontunmap_before_its_start, 60)
+{
+	char *u = self->area + 3 * MISC_PAGES * psize(), report[2048];
+	char *src = u + 4 * psize();
+	__u64 pfn[MISC_PAGES], other[MISC_PAGES];
+	struct vma_extent v[4];
+	int i, n;
+
+	ASSERT_EQ(src, mmap(src, 4 * psize(), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	madvise(src, 4 * psize(), MADV_NOHUGEPAGE);
+	ASSERT_EQ(u, mremap(src, 4 * psize(), 4 * psize(),
+			    MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			    u));
+	n = vma_layout(0, (unsigned long)u, (unsigned long)u + 8 * psize(),
+		       v, 4);
+	TH_LOG("policy: %d VMA(s) after the move", n);
+	EXPECT_TRUE(n == 1 || n == 2);
+	EXPECT_EQ((unsigned long)u, v[0].start);
+	EXPECT_EQ((unsigned long)u + 8 * psize(), v[n - 1].end);
+	misc_fill(u, 4, pfn);
+	misc_fill(src, 4, other);
+	for (i = 0; i < 4; i++)
+		EXPECT_NE(other[i], pfn[i]) TH_LOG("page %d in both", i);
+	misc_check(_metadata, self, u, 0, 4, pfn, false);
+	misc_check(_metadata, self, src, 0, 4, other, false);
 	munmap(u, 8 * psize());
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
