@@ -564,6 +564,51 @@ TEST_F_TIMEOUT(uffd_move, move_holes_and_zero_pages, 60)
 }
 
 /*
+ * A source whose page table was never allocated (a fresh VMA in a PMD
+ * range nothing has touched: its PMD entry is empty): without
+ * UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES the move fails at once with ENOENT;
+ * with it the kernel allocates the source's page table and moves holes.
+ * Either way nothing arrives at the destination and the source stays
+ * empty.
+ */
+TEST_F_TIMEOUT(uffd_move, move_from_untouched_page_table, 60)
+{
+	unsigned long pmd = read_pmd_pagesize();
+	struct uffdio_move mv = { 0 };
+	char *area, *src, report[2048];
+	struct pagemap_entry e;
+	int i;
+
+	if (!pmd)
+		SKIP(return, "no PMD size in sysfs (no THP)");
+	build_regions(_metadata, self, variant);
+	area = reserve_range(2 * pmd);
+	ASSERT_NE(NULL, area);
+	src = (char *)(((unsigned long)area + pmd - 1) & ~(pmd - 1));
+	ASSERT_EQ(src, mmap(src, UPAGES * psize(), PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	mv.src = (unsigned long)src + psize();
+	mv.dst = (unsigned long)page_of(self, DST, 1);
+	mv.len = (UPAGES - 1) * psize();
+	EXPECT_EQ(-1, ioctl(self->uffd, UFFDIO_MOVE, &mv));
+	EXPECT_EQ(ENOENT, errno) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(-ENOENT, mv.move);
+	mv.mode = UFFDIO_MOVE_MODE_ALLOW_SRC_HOLES;
+	mv.move = 0;
+	EXPECT_EQ(0, ioctl(self->uffd, UFFDIO_MOVE, &mv))
+		TH_LOG("allowing holes: %s", strerror(errno));
+	EXPECT_EQ((__s64)mv.len, mv.move);
+	for (i = 1; i < UPAGES; i++) {
+		EXPECT_EQ(0ULL, pfn_at(self, DST, i)) TH_LOG("page %d", i);
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)src + i * psize(), &e));
+		EXPECT_FALSE(e.present || e.swapped) TH_LOG("source page %d", i);
+	}
+	munmap(area, 2 * pmd);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
  * A page mapped by another process too cannot move (its rmap would have
  * to follow in both): UFFDIO_MOVE fails with EBUSY before moving it. Once
  * COW made the pages ours alone, they move.
