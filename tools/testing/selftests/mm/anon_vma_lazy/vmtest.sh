@@ -79,7 +79,8 @@ Kernel (one of):
                         Debian's linux-source-6.12 unpacked in \$AVL_CACHE;
                         cached by a hash of the whole configuration input, so
                         only the first run builds (about 5 minutes)
-      --kasan           build the KASAN variant of the kernel (with -K or default)
+      --kasan           build the KASAN variant of the kernel (with -K or default);
+                        the per-binary timeout is four times the settings file's
       --coverage        build a GCOV variant (with -K or default) that counts
                         the lines of the mm files in coverage-focus.txt; the
                         counters are reset right before the suite starts and
@@ -446,7 +447,13 @@ settings_timeout() {
 	local t
 	t=$(sed -n 's/^timeout=\([0-9][0-9]*\)$/\1/p' "$SUITE_DIR/settings" 2>/dev/null |
 		tail -n1)
-	echo "${t:-180}"
+	echo $((${t:-180} * $(timeout_scale)))
+}
+
+# KASAN checks every access: under TCG a test binary runs about four times
+# longer, so its timeout (the settings file's, in the runner) grows with it.
+timeout_scale() {
+	[ $kasan -eq 1 ] && echo 4 || echo 1
 }
 
 build_tests() {
@@ -589,6 +596,7 @@ if [ "$AVL_MODE" = exec ]; then
 	sh -c "$AVL_EXEC" >&5 2>&6
 else
 	eval "set -- $AVL_ARGS"
+	[ -z "${AVL_TIMEOUT:-}" ] || export AVL_TIMEOUT
 	AVL_BIN_DIR=/avl sh /avl/run_vmtests.sh "$@" >&5 2>&6
 fi
 rc=$?
@@ -654,6 +662,7 @@ make_initramfs() {
 		echo "AVL_SWAP=$swap"
 		echo "AVL_SWAP_MIB=$swap_mib"
 		echo "AVL_COVERAGE=$coverage"
+		[ "$(timeout_scale)" -eq 1 ] || echo "AVL_TIMEOUT=$(settings_timeout)"
 		echo "AVL_EXEC=$(sh_quote "$guest_cmd")"
 		echo "AVL_ARGS=$(sh_quote "$(sh_quote "${runner_args[@]}")")"
 	} > "$root/avl/vmtest.env"
