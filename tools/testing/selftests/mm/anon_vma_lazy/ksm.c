@@ -463,6 +463,81 @@ TEST_F_TIMEOUT(ksm, merged_page_reclaimed_and_back, 90)
 }
 
 /*
+ * With use_zero_pages set, ksmd maps a page that holds only zeroes to the
+ * shared zero page instead of merging it into a KSM page
+ * (replace_page() with the zero page: the anon folio is unmapped and
+ * freed, the mm counts one anon page less). The zero page has no rmap. A
+ * write COWs it into a fresh anon page of the VMA, which rmap reaches
+ * like any other; the rest still reads as zeroes.
+ *
+ *   [ 0 0 0 ... 0 ]  written zeroes, mergeable   ksmd: [ z z z ... z ]
+ *   write page 3:    [ z z z 3 z ... z ]   3: anon again, migrated
+ */
+TEST_F_TIMEOUT(ksm, zero_pages_mapped_to_the_zero_page, 90)
+{
+	size_t len = PAGES * psize();
+	struct page_tag tag = { .owner = 9, .index = 3 }, none = { 0 };
+	long long deadline = now_ms() + MERGE_MS;
+	__u64 zero_pfn, pfn[PAGES];
+	struct pagemap_entry e;
+	int i, left, to, node;
+	char *p, report[2048];
+	void *page;
+	int nodes[2];
+
+	if (access(KSM_SYSFS "/use_zero_pages", F_OK))
+		SKIP(return, "no use_zero_pages (kernel older than 4.10)");
+	ASSERT_EQ(0, knob_set(KSM_SYSFS "/use_zero_pages", "1"));
+	p = mmap(NULL, len + psize(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, madvise(p, len + psize(), MADV_NOHUGEPAGE));
+	/* A read of the last page maps the zero page: its PFN. */
+	ASSERT_EQ(PAGE_ZERO, page_seen_in(getpid(), (unsigned long)p + len,
+					  &none));
+	ASSERT_EQ(0, pagemap_get(0, (unsigned long)p + len, &e));
+	zero_pfn = e.pfn;
+	for (i = 0; i < PAGES; i++) {
+		memset(p + i * psize(), 0, psize());
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)p + i * psize(), &e));
+		EXPECT_NE(zero_pfn, e.pfn) TH_LOG("page %d not written", i);
+	}
+	ASSERT_EQ(0, madvise(p, len, MADV_MERGEABLE));
+	do {
+		for (left = 0, i = 0; i < PAGES; i++) {
+			ASSERT_EQ(0, pagemap_get(0, (unsigned long)p + i * psize(),
+						 &e));
+			pfn[i] = e.pfn;
+			left += !e.present || e.pfn != zero_pfn;
+		}
+		if (left)
+			sleep_ms(50);
+	} while (left && now_ms() < deadline);
+	EXPECT_EQ(0, left) TH_LOG("%d pages not mapped to the zero page", left);
+
+	tag_fill(p + 3 * psize(), psize(), &tag);
+	ASSERT_EQ(0, pagemap_get(0, (unsigned long)p + 3 * psize(), &e));
+	EXPECT_TRUE(e.present && e.exclusive && e.pfn != zero_pfn);
+	pfn[3] = e.pfn;
+	if (numa_usable_nodes(nodes, 2) >= 2) {
+		page = p + 3 * psize();
+		EXPECT_EQ(0, pages_move_away(0, &page, 1, nodes, &to));
+		ASSERT_EQ(0, pages_node(0, &page, 1, &node));
+		EXPECT_EQ(to, node) TH_LOG("the written page not migrated");
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)page, &e));
+		EXPECT_NE(pfn[3], e.pfn);
+	}
+	EXPECT_EQ(0, tag_verify(p + 3 * psize(), psize(), &tag, NULL));
+	for (i = 0; i < PAGES; i++)
+		EXPECT_TRUE(i == 3 || page_seen_in(getpid(), (unsigned long)p +
+						   i * psize(), &none) == PAGE_ZERO)
+			TH_LOG("page %d", i);
+	munmap(p, len + psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
  * mremap of a merged range: the kernel unmerges the moved pages (they
  * must not turn up as KSM pages at the new place) and ksmd merges them
  * again once they are back. Under ANON_VMA_LAZY the moved VMA's pages find
