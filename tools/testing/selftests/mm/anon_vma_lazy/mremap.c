@@ -259,9 +259,13 @@ TEST_F_TIMEOUT(mremap, pageout_walks, 90)
  *
  *   [ A: 2 MiB, PMD-aligned ][ 2 MiB gap ][ B: 2 MiB, PMD-aligned ]
  *   the mover: mremap A -> B; a sharer (after fork) keeps A
+ *
+ * The *_far variants move to 1 GiB away, into another page table page of
+ * PMDs, whose lock is another one (split PMD locks): both are taken.
  */
 #define PMD_PAGES_MAX	512
 #define PMD_AWAY(n)	(2 * (n))	/* B, in pages from A */
+#define PMD_FAR		(1024UL << 20)	/* B of the *_far variants, in bytes */
 
 FIXTURE(mremap_pmd) {
 	struct crew *crew;
@@ -269,6 +273,7 @@ FIXTURE(mremap_pmd) {
 	size_t reserved_len;
 	char *a;
 	int pages;		/* one PMD's worth */
+	long away;		/* B, in pages from A */
 	int nodes[2];
 	bool numa, swap;
 	struct khealth health;
@@ -278,6 +283,7 @@ FIXTURE_VARIANT(mremap_pmd) {
 	bool thp;		/* a PMD-mapped THP, else a table of small pages */
 	int mover;		/* 0: the parent (or the only process), 1: the child */
 	bool fork;		/* P0 forks P1 before the move */
+	bool far;		/* B in another PMD table (PMD_FAR away) */
 };
 
 FIXTURE_VARIANT_ADD(mremap_pmd, small_pages_lazy) {
@@ -304,6 +310,14 @@ FIXTURE_VARIANT_ADD(mremap_pmd, thp_child_moves) {
 	.thp = true, .mover = 1, .fork = true,
 };
 
+FIXTURE_VARIANT_ADD(mremap_pmd, small_pages_far) {
+	.thp = false, .mover = 0, .fork = false, .far = true,
+};
+
+FIXTURE_VARIANT_ADD(mremap_pmd, thp_far) {
+	.thp = true, .mover = 0, .fork = false, .far = true,
+};
+
 FIXTURE_SETUP(mremap_pmd)
 {
 	const char *missing = page_oracles_missing();
@@ -324,7 +338,9 @@ FIXTURE_SETUP(mremap_pmd)
 	if (self->swap)
 		ASSERT_EQ(0, pin_to_this_cpu());
 	/* A, a gap, B, and room to align A. */
-	self->reserved_len = 4 * pmd;
+	self->reserved_len = 4 * pmd + (variant->far ? PMD_FAR : 0);
+	self->away = variant->far ? (long)(PMD_FAR / psize()) :
+		     PMD_AWAY(self->pages);
 	self->reserved = reserve_range(self->reserved_len);
 	ASSERT_NE(NULL, self->reserved);
 	a = ((unsigned long)self->reserved + pmd - 1) & ~(pmd - 1);
@@ -388,7 +404,7 @@ TEST_F_TIMEOUT(mremap_pmd, moved_pmd_keeps_pages, 90)
 	static void *addrs[PMD_PAGES_MAX];
 	static int status[PMD_PAGES_MAX];
 	int mover = variant->mover, sharer = !mover, i, bad, node, to;
-	char *b = self->a + (size_t)PMD_AWAY(self->pages) * psize();
+	char *b = self->a + (size_t)self->away * psize();
 	bool thp = false;
 	char report[2048];
 	__u64 count;
@@ -402,7 +418,7 @@ TEST_F_TIMEOUT(mremap_pmd, moved_pmd_keeps_pages, 90)
 		ASSERT_EQ(0, crew_do(self->crew, 0, CREW_FORK, 0, 0, 0, 1));
 	ASSERT_EQ(0, pmd_pfns(self, mover, self->a, before));
 	ASSERT_EQ(0, crew_do(self->crew, mover, CREW_MREMAP, 0, 0,
-			     self->pages, PMD_AWAY(self->pages)));
+			     self->pages, self->away));
 
 	/* The mover maps the very same pages at B, a THP still a THP. */
 	ASSERT_EQ(0, pmd_pfns(self, mover, b, moved));
