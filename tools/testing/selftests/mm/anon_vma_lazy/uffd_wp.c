@@ -67,9 +67,12 @@ static int wp_range(struct wp_world *w, int first, int last,
 	return ioctl(w->uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
 }
 
-/* Map, fill and register the pages with @features; SKIP where missing. */
+/*
+ * Map, fill (unless @empty) and register the pages with @features, then
+ * write-protect them; SKIP where missing.
+ */
 static void wp_setup(struct __test_metadata *_metadata,
-		     struct wp_world *w, __u64 features)
+		     struct wp_world *w, __u64 features, bool empty)
 {
 	const char *why = page_oracles_missing();
 	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_WP };
@@ -94,7 +97,8 @@ static void wp_setup(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, madvise(w->p, WP_PAGES * psize(), MADV_NOHUGEPAGE));
 	for (i = 0; i < WP_PAGES; i++) {
 		w->tag[i] = (struct page_tag){ .owner = 4, .index = i };
-		tag_fill(w->p + i * psize(), psize(), &w->tag[i]);
+		if (!empty)
+			tag_fill(w->p + i * psize(), psize(), &w->tag[i]);
 	}
 	reg.range.start = (unsigned long)w->p;
 	reg.range.len = WP_PAGES * psize();
@@ -114,7 +118,7 @@ static void wp_teardown(struct wp_world *w)
 
 FIXTURE_SETUP(uffd_wp)
 {
-	wp_setup(_metadata, &self->w, UFFD_FEATURE_WP_ASYNC);
+	wp_setup(_metadata, &self->w, UFFD_FEATURE_WP_ASYNC, false);
 }
 
 FIXTURE_TEARDOWN(uffd_wp)
@@ -198,6 +202,64 @@ TEST_F_TIMEOUT(uffd_wp, bit_survives_migration_and_swap, 60)
 }
 
 /*
+ * mremap() without UFFD_FEATURE_EVENT_REMAP: the moved VMA is no longer
+ * registered, so its PTEs lose the bit as they move (move_ptes() clears
+ * it in present PTEs and in swap entries); the pages keep their PFNs and
+ * contents, and the walks find them at the new address.
+ *
+ *   [ w w w w w w w w s s s s s s s s ]  w: write-protected, s: swapped
+ *   moved:  [ . . . ... . ]  no bit anywhere, the same pages
+ */
+TEST_F_TIMEOUT(uffd_wp, mremap_without_event_remap_drops_the_bit, 60)
+{
+	struct wp_world *w = &self->w;
+	size_t len = WP_PAGES * psize();
+	int i, try, left, half = WP_PAGES / 2, to[WP_PAGES];
+	__u64 pfn[WP_PAGES];
+	struct pagemap_entry e;
+	void *pages[WP_PAGES];
+	char *dst, report[2048];
+
+	for (i = 0; i < WP_PAGES; i++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->p + i * psize(), &e));
+		pfn[i] = e.pfn;
+	}
+	if (w->swap) {
+		for (try = 0, left = 1; try < 4 && left; try++) {
+			ASSERT_EQ(0, madvise(w->p + half * psize(),
+					     half * psize(), MADV_PAGEOUT));
+			for (left = 0, i = half; i < WP_PAGES; i++)
+				left += !pagemap_get(0, (unsigned long)w->p +
+						     i * psize(), &e) &&
+					!e.swapped;
+		}
+		EXPECT_EQ(0, left) TH_LOG("%d pages not swapped out", left);
+	}
+	dst = reserve_range(len);
+	ASSERT_NE(NULL, dst);
+	ASSERT_EQ(dst, mremap(w->p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			      dst)) TH_LOG("mremap: %s", strerror(errno));
+	w->p = dst;
+	/* Before anything is read back: swap entries too. */
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, false, -1, false, "moved"));
+	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, false, -1, true,
+				 "moved and read"));
+	for (i = 0; i < half; i++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)dst + i * psize(), &e));
+		EXPECT_EQ(pfn[i], e.pfn) TH_LOG("page %d copied, not moved", i);
+	}
+	if (w->numa) {
+		for (i = 0; i < WP_PAGES; i++)
+			pages[i] = dst + i * psize();
+		EXPECT_EQ(0, pages_move_away(0, pages, WP_PAGES, w->nodes, to));
+		EXPECT_EQ(0, wp_bits_off(_metadata, w, 0, false, -1, true,
+					 "migrated"));
+	}
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
  * fork() without UFFD_FEATURE_EVENT_FORK: the child's PTEs lose the bit
  * and its writes are ordinary COW; the parent's pages keep it.
  */
@@ -233,6 +295,87 @@ TEST_F_TIMEOUT(uffd_wp, fork_child_unprotected_parent_kept, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+/* ---- uffd_wp_unpopulated: markers where nothing is mapped ------------- */
+
+/*
+ * With UFFD_FEATURE_WP_UNPOPULATED, write protection of a range that was
+ * never faulted leaves a marker in each empty PTE (a swap-like entry with
+ * the bit). A read of a marked page faults through do_swap_page() into
+ * the marker's handler and maps the zero page, still protected; a write
+ * (WP_ASYNC) gets a fresh anon page with the bit cleared. The written
+ * pages are then anon pages like any other: migrated, swapped, intact.
+ *
+ *   [ m m m m ... m ]   m: a marker, no page
+ *   read 2, write 3, 5:  [ m m z 3 m 5 m ... m ]   z the zero page (bit set)
+ */
+FIXTURE(uffd_wp_unpopulated) {
+	struct wp_world w;
+};
+
+FIXTURE_SETUP(uffd_wp_unpopulated)
+{
+	wp_setup(_metadata, &self->w,
+		 UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED, true);
+}
+
+FIXTURE_TEARDOWN(uffd_wp_unpopulated)
+{
+	wp_teardown(&self->w);
+}
+
+TEST_F_TIMEOUT(uffd_wp_unpopulated, markers_then_read_and_write, 60)
+{
+	struct wp_world *w = &self->w;
+	int i, try, left, written[2] = { 3, 5 }, to[2], node[2];
+	struct page_tag none = { 0 };
+	struct pagemap_entry e;
+	void *pages[2];
+	char report[2048];
+
+	for (i = 0; i < WP_PAGES; i++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->p + i * psize(), &e));
+		EXPECT_TRUE(!e.present && e.uffd_wp)
+			TH_LOG("page %d: present %d bit 57 %d", i, e.present,
+			       e.uffd_wp);
+	}
+	EXPECT_EQ(PAGE_ZERO, page_seen_in(getpid(), (unsigned long)w->p +
+					  2 * psize(), &none));
+	ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->p + 2 * psize(), &e));
+	EXPECT_TRUE(e.present && e.uffd_wp) TH_LOG("read: present %d bit 57 %d",
+						   e.present, e.uffd_wp);
+	for (i = 0; i < 2; i++) {
+		pages[i] = w->p + written[i] * psize();
+		tag_fill(pages[i], psize(), &w->tag[written[i]]);
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)pages[i], &e));
+		EXPECT_TRUE(e.present && e.exclusive && !e.uffd_wp)
+			TH_LOG("page %d written: present %d exclusive %d bit 57 %d",
+			       written[i], e.present, e.exclusive, e.uffd_wp);
+	}
+	if (w->numa) {
+		EXPECT_EQ(0, pages_move_away(0, pages, 2, w->nodes, to));
+		ASSERT_EQ(0, pages_node(0, pages, 2, node));
+		EXPECT_TRUE(to[0] == node[0] && to[1] == node[1]);
+	}
+	if (w->swap) {
+		for (try = 0, left = 2; try < 4 && left; try++) {
+			for (left = 0, i = 0; i < 2; i++) {
+				ASSERT_EQ(0, madvise(pages[i], psize(), MADV_PAGEOUT));
+				ASSERT_EQ(0, pagemap_get(0, (unsigned long)pages[i], &e));
+				left += !e.swapped;
+			}
+		}
+		EXPECT_EQ(0, left) TH_LOG("%d written pages not swapped out", left);
+	}
+	for (i = 0; i < 2; i++) {
+		int k = written[i];
+
+		EXPECT_EQ(0, tag_verify(pages[i], psize(), &w->tag[k], NULL))
+			TH_LOG("page %d", k);
+	}
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
 /* ---- uffd_wp_sync: a handler resolves the write ------------------------ */
 
 FIXTURE(uffd_wp_sync) {
@@ -241,7 +384,7 @@ FIXTURE(uffd_wp_sync) {
 
 FIXTURE_SETUP(uffd_wp_sync)
 {
-	wp_setup(_metadata, &self->w, UFFD_FEATURE_PAGEFAULT_FLAG_WP);
+	wp_setup(_metadata, &self->w, UFFD_FEATURE_PAGEFAULT_FLAG_WP, false);
 }
 
 FIXTURE_TEARDOWN(uffd_wp_sync)
