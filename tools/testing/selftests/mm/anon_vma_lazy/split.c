@@ -607,6 +607,61 @@ TEST_F_TIMEOUT(split_misc, stack_growth, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+/*
+ * The same stack mlocked (MAP_LOCKED): each growth step counts the new
+ * page in locked_vm, and reclaim leaves mlocked pages mapped. The grown
+ * VMA is Locked for its whole size, MADV_PAGEOUT swaps nothing out, a
+ * migration moves every page, and the contents stay.
+ */
+TEST_F_TIMEOUT(split_misc, stack_growth_mlocked, 60)
+{
+	int nodes[2], to[STACK_PAGES + GROW_PAGES], k, n = STACK_PAGES + GROW_PAGES;
+	void *pages[STACK_PAGES + GROW_PAGES];
+	char *area, *top, report[2048];
+	struct pagemap_entry e;
+	unsigned long lo, kb;
+
+	area = reserve_range(STACK_AREA);
+	ASSERT_NE(NULL, area);
+	ASSERT_EQ(0, munmap(area, STACK_AREA));
+	top = area + STACK_AREA - STACK_PAGES * psize();
+	if (mmap(top, STACK_PAGES * psize(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_GROWSDOWN | MAP_LOCKED |
+		 MAP_FIXED_NOREPLACE, -1, 0) != top) {
+		ASSERT_EQ(EAGAIN, errno) TH_LOG("mmap: %s", strerror(errno));
+		SKIP(return, "MAP_LOCKED over RLIMIT_MEMLOCK");
+	}
+	for (k = 0; k < n; k++) {
+		struct page_tag tag = { .owner = 9, .index = k };
+
+		pages[k] = area + STACK_AREA - (k + 1) * psize();
+		tag_fill(pages[k], psize(), &tag);	/* grows the stack */
+	}
+	lo = (unsigned long)pages[n - 1];
+	ASSERT_EQ(0, smaps_range_kb(0, lo, lo + n * psize(),
+				    offsetof(struct smaps_vma, locked), &kb));
+	EXPECT_EQ(n * psize() / 1024, kb) TH_LOG("Locked of the grown stack");
+	if (swap_enabled()) {
+		ASSERT_EQ(0, madvise((void *)lo, n * psize(), MADV_PAGEOUT));
+		for (k = 0; k < n; k++) {
+			ASSERT_EQ(0, pagemap_get(0, (unsigned long)pages[k], &e));
+			EXPECT_TRUE(e.present && !e.swapped)
+				TH_LOG("mlocked stack page %d swapped out", k);
+		}
+	}
+	if (numa_usable_nodes(nodes, 2) >= 2)
+		EXPECT_EQ(0, pages_move_away(0, pages, n, nodes, to));
+	for (k = 0; k < n; k++) {
+		struct page_tag want = { .owner = 9, .index = k };
+
+		EXPECT_EQ(0, tag_verify(pages[k], psize(), &want, NULL))
+			TH_LOG("stack page %d", k);
+	}
+	munmap((void *)lo, n * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
 struct stack_walker {
 	void *pages[STACK_PAGES + GROW_PAGES];
 	int published;		/* pages [0, published) exist */
