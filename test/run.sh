@@ -6,6 +6,8 @@
 # ends with "N passed, N failed". Steps:
 #
 #   build-gcc, build-clang   warning-free builds (-Werror) with both compilers
+#   test-names               every test name of commit e4efdad still in the
+#                            same binary (test/names_check.sh)
 #   checkpatch               checkpatch.pl --no-tree --strict on every C file
 #   unit                     helper-library parsers on fixture files
 #   runner                   run_vmtests.sh options, accounting, knob restore
@@ -153,6 +155,7 @@ suite_vm() {
 
 step build-gcc build_with gcc
 step build-clang build_with clang LLVM=1
+step test-names sh "$top/test/names_check.sh" "$work/build-gcc"
 step checkpatch checkpatch
 step unit make -C "$top/test/unit" check
 step runner sh "$top/test/runner_checks.sh"

@@ -38,9 +38,16 @@
  * smaps and the VMA layout. With two NUMA nodes, the migrate_after_exits
  * tests also migrate a survivor's pages at every checkpoint (an rmap walk
  * that must reach every mapper) and check that every mapper follows.
- * Forks of other kinds (exec, vfork, threads, pins, churn) are fork_misc's.
+ *
+ * fork_misc: fork then exec, vfork, fork of a multi-threaded process while
+ * another thread faults, and fork/fault/exit churn with the anon_vma and
+ * vm_area_struct slab counts back at baseline. Forks of pinned pages are
+ * fork_pinned's.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +59,7 @@
 
 #include "../../kselftest_harness.h"
 #include "env.h"
+#include "fork_region.h"
 #include "khealth.h"
 #include "scenario.h"
 
@@ -550,6 +558,324 @@ TEST_F_TIMEOUT(fork_tree, migrate_after_exits, 180)
 	if (numa_usable_nodes(nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	run_tree(_metadata, self->sc, self->exit_order, &self->health, nodes);
+}
+
+/* ---- fork_misc: exec, vfork, threads, churn ----------------------------- */
+
+#define EXEC_ENV	"AVL_FORK_MISC_EXEC_CHILD"
+
+/*
+ * The image a child execs (this binary again): it says it is running, so
+ * its old mm is gone, and waits to be released. Runs before the harness.
+ */
+static void __attribute__((constructor)) exec_child_main(void)
+{
+	const char *env = getenv(EXEC_ENV);
+	int ready_fd, release_fd;
+	char byte = 'R';
+
+	if (!env || sscanf(env, "%d,%d", &ready_fd, &release_fd) != 2)
+		return;
+	if (write(ready_fd, &byte, 1) != 1)
+		_exit(1);
+	/* EOF when the test closes its end or dies; then we are done. */
+	struct pollfd pfd = { .fd = release_fd, .events = POLLIN };
+
+	poll(&pfd, 1, 2 * WAIT_MS);
+	_exit(0);
+}
+
+FIXTURE(fork_misc) {
+	char *region;
+	struct khealth health;
+};
+
+FIXTURE_SETUP(fork_misc)
+{
+	const char *missing = page_oracles_missing();
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	self->region = fork_region_map();
+	ASSERT_NE(NULL, self->region);
+	ASSERT_EQ(0, khealth_begin(&self->health, "fork_misc"));
+}
+
+FIXTURE_TEARDOWN(fork_misc)
+{
+	if (self->region)
+		munmap(self->region, MISC_PAGES * psize());
+}
+
+/*
+ * Pipes to an exec child: only its ends (ready[1], release[0]) survive the
+ * exec, so that closing release[1] here is an EOF there.
+ */
+static int exec_pipes(int ready[2], int release[2])
+{
+	if (pipe2(ready, O_CLOEXEC) || pipe2(release, O_CLOEXEC))
+		return -1;
+	if (fcntl(ready[1], F_SETFD, 0) || fcntl(release[0], F_SETFD, 0))
+		return -1;
+	return 0;
+}
+
+/* execve() this binary as an exec child talking over @ready and @release. */
+static void exec_self(int ready_fd, int release_fd)
+{
+	char arg0[] = "fork_misc", env[64];
+	char *argv[2], *envp[2];
+
+	snprintf(env, sizeof(env), EXEC_ENV "=%d,%d", ready_fd, release_fd);
+	argv[0] = arg0;
+	envp[0] = env;
+	argv[1] = NULL;
+	envp[1] = NULL;
+	execve("/proc/self/exe", argv, envp);
+	_exit(127);
+}
+
+/*
+ * Fork shares every page (map count 2); the child's exec drops its mm, so
+ * the pages must be exclusive to the parent again, and a new fork must
+ * share them again: the parent's upgraded anon_vma must still reach them.
+ */
+TEST_F(fork_misc, exec_in_child)
+{
+	int ready[2], release[2], go[2], status;
+	pid_t pid, again;
+	char report[2048];
+
+	ASSERT_EQ(0, exec_pipes(ready, release));
+	ASSERT_EQ(0, pipe2(go, O_CLOEXEC));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* Wait until the parent saw the shared pages, then exec. */
+		if (wait_byte(go[0], WAIT_MS) < 0)
+			_exit(1);
+		exec_self(ready[1], release[0]);
+	}
+	close(ready[1]);
+	close(release[0]);
+	close(go[0]);
+
+	EXPECT_EQ(0, check_region(_metadata, self->region, 2, "after fork"));
+	ASSERT_EQ(1, write(go[1], "G", 1));
+	ASSERT_EQ('R', wait_byte(ready[0], WAIT_MS)) TH_LOG("exec child not running");
+	EXPECT_EQ(0, check_region(_metadata, self->region, 1, "after exec in child"));
+
+	again = fork();
+	ASSERT_LE(0, again);
+	if (again == 0) {
+		/* Map count 2 while we live: the parent checks it. */
+		pause();
+		_exit(0);
+	}
+	EXPECT_EQ(0, check_region(_metadata, self->region, 2, "after second fork"));
+	kill(again, SIGKILL);
+	EXPECT_EQ(0, reap_with_deadline(again, WAIT_MS, &status));
+	EXPECT_EQ(0, check_region(_metadata, self->region, 1, "after second child exit"));
+
+	close(release[1]);
+	EXPECT_EQ(0, reap_with_deadline(pid, WAIT_MS, &status));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(ready[0]);
+	close(go[1]);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* vfork shares the mm: no page is ever mapped twice, before or after exec. */
+TEST_F(fork_misc, vfork_then_exec)
+{
+	int ready[2], release[2], status;
+	char report[2048];
+	pid_t pid;
+
+	ASSERT_EQ(0, exec_pipes(ready, release));
+	pid = vfork();
+	if (pid == 0)
+		exec_self(ready[1], release[0]);
+	ASSERT_LE(0, pid);
+	close(ready[1]);
+	close(release[0]);
+	ASSERT_EQ('R', wait_byte(ready[0], WAIT_MS)) TH_LOG("exec child not running");
+	EXPECT_EQ(0, check_region(_metadata, self->region, 1, "after vfork and exec"));
+	close(release[1]);
+	EXPECT_EQ(0, reap_with_deadline(pid, WAIT_MS, &status));
+	EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status));
+	close(ready[0]);
+	EXPECT_EQ(0, check_region(_metadata, self->region, 1, "after the child exited"));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+#define RACE_REGIONS	1000
+
+struct fault_race {
+	char *base;			/* RACE_REGIONS slots of 2 pages */
+	unsigned int published;		/* regions [0, published) are done */
+};
+
+/*
+ * Fault one fresh VMA after another: each first fault is the moment a lazy
+ * VMA gets its anon_vma state, under the per-VMA lock only, while the main
+ * thread forks.
+ */
+static void *fault_thread(void *arg)
+{
+	struct fault_race *race = arg;
+	unsigned int k;
+
+	for (k = 0; k < RACE_REGIONS; k++) {
+		char *p = race->base + 2 * k * psize();
+		struct page_tag tag = { .owner = 1, .index = k };
+
+		if (mmap(p, psize(), PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
+			return (void *)1;
+		tag_fill(p, psize(), &tag);
+		__atomic_store_n(&race->published, k + 1, __ATOMIC_RELEASE);
+		if (k % 8 == 0)
+			usleep(100);
+	}
+	return NULL;
+}
+
+/* In a child: every region published before the fork is complete. */
+static int race_child_verify(struct fault_race *race)
+{
+	unsigned int k, done = __atomic_load_n(&race->published, __ATOMIC_ACQUIRE);
+	int bad = 0;
+
+	for (k = 0; k < done; k++) {
+		struct page_tag tag = { .owner = 1, .index = k };
+
+		bad += !!tag_verify(race->base + 2 * k * psize(),
+				    psize(), &tag, NULL);
+	}
+	return bad;
+}
+
+TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
+{
+	struct fault_race race = { 0 };
+	struct pagemap_entry e;
+	int status, children = 0, bad_children = 0, bad = 0, fork_errno = 0;
+	unsigned int k;
+	char report[2048];
+	pthread_t thread;
+	void *ret;
+	__u64 count;
+	pid_t pid;
+
+	race.base = reserve_range(2 * RACE_REGIONS * psize());
+	ASSERT_NE(NULL, race.base);
+	ASSERT_EQ(0, pthread_create(&thread, NULL, fault_thread, &race));
+	while (__atomic_load_n(&race.published, __ATOMIC_ACQUIRE) < RACE_REGIONS) {
+		pid = fork();
+		if (pid == 0)
+			_exit(race_child_verify(&race) ? 1 : 0);
+		if (pid < 0) {
+			fork_errno = errno;
+			break;
+		}
+		children++;
+		if (reap_with_deadline(pid, WAIT_MS, &status) ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			bad_children++;
+	}
+	ASSERT_EQ(0, pthread_join(thread, &ret));
+	ASSERT_EQ(NULL, ret);
+	TH_LOG("%d children forked while %d VMAs were faulted", children,
+	       RACE_REGIONS);
+	/* A failed fork is a failure, and a race with no child proves nothing. */
+	EXPECT_EQ(0, fork_errno);
+	EXPECT_LT(0, children);
+	EXPECT_EQ(0, bad_children);
+
+	/* All children are gone: every page is ours alone. */
+	for (k = 0; k < RACE_REGIONS; k++) {
+		struct page_tag tag = { .owner = 1, .index = k };
+		char *p = race.base + 2 * k * psize();
+
+		if (tag_verify(p, psize(), &tag, NULL) ||
+		    pagemap_get(0, (unsigned long)p, &e) || !e.pfn ||
+		    !e.exclusive || kpagecount_get(e.pfn, &count) || count != 1)
+			bad++;
+	}
+	EXPECT_EQ(0, bad);
+	munmap(race.base, 2 * RACE_REGIONS * psize());
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+#define CHURN_CYCLES		2000
+#define CHURN_BUDGET_MS		8000
+#define CHURN_TOLERANCE		256
+
+/* One cycle: a child that faults, COW-writes, maybe forks, and exits. */
+static int churn_cycle(char *region, int cycle)
+{
+	int status = 0;
+	pid_t pid, grandchild;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		char *mine = mmap(NULL, 2 * psize(), PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (mine == MAP_FAILED)
+			_exit(1);
+		mine[0] = 1;
+		region[(cycle % MISC_PAGES) * psize() + 64] ^= 1;
+		if (cycle % 4 == 0) {
+			grandchild = fork();
+			if (grandchild == 0) {
+				mine[psize()] = 2;
+				_exit(0);
+			}
+			if (grandchild < 0 ||
+			    reap_with_deadline(grandchild, WAIT_MS, &status))
+				_exit(1);
+		}
+		_exit(0);
+	}
+	if (reap_with_deadline(pid, WAIT_MS, &status))
+		return -ETIMEDOUT;
+	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -ECHILD;
+}
+
+/*
+ * Thousands of fork/fault/exit cycles must not leak an anon_vma, an
+ * anon_vma_chain or a VMA (a VMA reference ANON_VMA_LAZY takes and never
+ * drops, for example). Caches merged with others cannot be counted alone.
+ */
+TEST_F_TIMEOUT(fork_misc, churn_slab_counts, 60)
+{
+	struct slab_baseline base;
+	char note[128], report[2048];
+	long long deadline;
+	int cycles;
+
+	if (!slab_baseline_take(&base, note, sizeof(note)))
+		SKIP(return, "%s", note);
+	if (note[0])
+		TH_LOG("%s", note);
+	deadline = now_ms() + CHURN_BUDGET_MS;
+	for (cycles = 0; cycles < CHURN_CYCLES && now_ms() < deadline; cycles++)
+		ASSERT_EQ(0, churn_cycle(self->region, cycles));
+	TH_LOG("%d fork/fault/exit cycles", cycles);
+	EXPECT_EQ(0, slab_baseline_exceeded(&base, CHURN_TOLERANCE, report,
+					    sizeof(report)))
+		TH_LOG("%s", report);
+	EXPECT_EQ(0, check_region(_metadata, self->region, 1, "after churn"));
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
 }
 
 TEST_HARNESS_MAIN

@@ -30,7 +30,14 @@
  * the exclusive bit and kpagecount are as before. A page that stays where
  * it was is a FAIL; fewer than two memory nodes is a SKIP.
  *
- * THPs and large folios are migrate_thp's (migrate_thp.c). The processes of
+ *   migrate_thp    the first THP tests: a PMD-mapped THP, one PTE-mapped
+ *                  by a partial mprotect, one shared with a child that
+ *                  COWed a subpage, MADV_COLLAPSE in a lazy and in an
+ *                  inherited VMA (migrate_thp.c has the others, with the
+ *                  same fixture, migrate_thp_fixture.h).
+ *
+ * Large folios smaller than a PMD and the other THP cases are the
+ * migrate_thp binary's (migrate_thp.c). The processes of
  * migrate are a crew (crew.h, migrate_world.h) on one region at the same
  * address in each: P0 maps it, forks P1 and so on, and the test drives
  * them with crew commands, e.g.
@@ -57,6 +64,7 @@
 
 #include "../../kselftest_harness.h"
 #include "migrate_checks.h"
+#include "migrate_thp_fixture.h"
 
 #define PAGES		32
 
@@ -674,6 +682,128 @@ TEST_F_TIMEOUT(migrate_race, migrate_while_mutating, 90)
 	EXPECT_EQ(0, r->bad_pages);
 	EXPECT_EQ(0, r->child_failures);
 	EXPECT_EQ(0, r->final_off_node);
+	check_log(_metadata, &self->health);
+}
+
+/* ---- migrate_thp: the first THP tests (the others: migrate_thp.c) ------ */
+
+/* A PMD-mapped THP of a lazy VMA moves as one and stays PMD-mapped. */
+TEST_F_TIMEOUT(migrate_thp, pmd_mapped, 60)
+{
+	struct mig_world *w = &self->w;
+
+	map_thp(_metadata, w);
+	ASSERT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
+	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
+	if (is_one_thp(w, 0, 0, w->nr_pages))
+		EXPECT_EQ((long)(w->nr_pages * psize() / 1024),
+			  anon_huge_kb(w, 0));
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * mprotect of one subpage splits the VMA in three and the PMD into PTEs:
+ * the large folio is now mapped by PTEs of three VMAs (three pieces of a
+ * lazy VMA under ANON_VMA_LAZY), all of which the walk must find.
+ */
+TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
+{
+	struct mig_world *w = &self->w;
+	struct vma_extent v[4];
+	unsigned long lo = (unsigned long)w->addr;
+
+	map_thp(_metadata, w);
+	ASSERT_EQ(0, cmd(w, 0, CREW_MPROTECT, 100, 101, PROT_READ));
+	EXPECT_EQ(3, vma_layout(crew_pid(w->crew, 0), lo,
+				lo + w->nr_pages * psize(), v, 4));
+	EXPECT_EQ(0, anon_huge_kb(w, 0));
+	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * A THP shared with a child that COW-wrote one subpage (the child's PMD is
+ * split; it maps the rest by PTEs): migrating from the parent moves every
+ * shared subpage for both; the child's own page stays its own. Then the
+ * parent exits and the child's pages move through its inherited VMA.
+ *
+ *   P0 [ T T T T T T ... T ]   one THP, PMD-mapped
+ *   P1 [ T T T T T 1 ... T ]   COWed subpage 5: PTE-mapped, rest shared
+ *   P0 moves 6..511 for both; P0 exits; P1 moves all its 512 pages
+ */
+TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
+{
+	static struct pagemap_entry mine[MAX_PAGES], theirs[MAX_PAGES];
+	struct mig_world *w = &self->w;
+	int n = w->nr_pages, cowed = 5;
+
+	map_thp(_metadata, w);
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cow_write(w, 1, cowed, cowed + 1));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
+	EXPECT_TRUE(theirs[cowed].exclusive);
+
+	/* Everything but the COWed subpage is shared; move those. */
+	migrate_thp_region(_metadata, self, 0, cowed + 1, n, 2);
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, mine));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
+	EXPECT_NE(mine[cowed].pfn, theirs[cowed].pfn);
+
+	ASSERT_EQ(0, crew_exit(w->crew, 0));
+	migrate_thp_region(_metadata, self, 1, 0, n, 0);
+	check_log(_metadata, &self->health);
+}
+
+/* A never-forked (lazy) region of small pages collapses, then migrates. */
+TEST_F_TIMEOUT(migrate_thp, collapse_lazy, 60)
+{
+	struct mig_world *w = &self->w;
+	const char *why;
+
+	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
+	why = collapse(_metadata, w, 0);
+	if (why)
+		SKIP(return, "%s", why);
+	EXPECT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
+	EXPECT_EQ((long)(w->nr_pages * psize() / 1024), anon_huge_kb(w, 0));
+	EXPECT_EQ(0, verify(w, 0));
+	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
+	check_log(_metadata, &self->health);
+}
+
+/*
+ * Small pages shared with a parent, collapsed in the child (an inherited
+ * VMA; the child COW-writes one page first, collapse needs a writable
+ * PTE): the child gets a THP of its own, the parent keeps its small
+ * pages, now exclusive; both migrate on their own afterwards.
+ *
+ *   P0 [ s s s ... s ]   small pages     P1 [ 1 s s ... s ]  after fork
+ *   P1 MADV_COLLAPSE:    P1 [ T T T ... T ]  P0 keeps [ s s ... s ]
+ */
+TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
+{
+	static struct pagemap_entry before[MAX_PAGES], after[MAX_PAGES];
+	struct mig_world *w = &self->w;
+	int n = w->nr_pages, i;
+	const char *why;
+
+	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
+	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ASSERT_EQ(0, cow_write(w, 1, 0, 1));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, before));
+	why = collapse(_metadata, w, 1);
+	if (why)
+		SKIP(return, "%s", why);
+	EXPECT_TRUE(is_one_thp(w, 1, 0, n));
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, after));
+	for (i = 0; i < n; i++) {
+		EXPECT_EQ(before[i].pfn, after[i].pfn) TH_LOG("P0 page %d", i);
+		EXPECT_TRUE(after[i].exclusive) TH_LOG("P0 page %d", i);
+	}
+	EXPECT_EQ(0, verify(w, 0));
+	EXPECT_EQ(0, verify(w, 1));
+	migrate_thp_region(_metadata, self, 1, 0, n, 0);
+	migrate_thp_region(_metadata, self, 0, 0, n, 0);
 	check_log(_metadata, &self->health);
 }
 

@@ -4,11 +4,14 @@
  * anonymous folios smaller than a PMD in lazy, upgraded and inherited
  * VMAs: every mapping of every subpage must follow.
  *
- *   migrate_thp    a PMD-mapped THP, a THP PTE-mapped by a partial
- *                  mprotect, a THP shared with a child that COWed one
- *                  subpage or that both wrote, the huge zero page after
- *                  fork, MADV_COLLAPSE of lazy, inherited and partly
- *                  swapped-out ranges.
+ *   migrate_thp    a THP shared with a child that both wrote, reused
+ *                  once the child exited, read-only, the huge zero page
+ *                  after fork, MADV_COLLAPSE and khugepaged over partly
+ *                  swapped-out and shared ranges, khugepaged's limits
+ *                  (the first migrate_thp tests are in the migrate
+ *                  binary, whose test names they keep).
+ *   file_thp       a shmem THP mapped MAP_PRIVATE: COW, fork, hole punch
+ *                  and truncation.
  *   migrate_mthp   64 KiB folios COWed after fork, paged out and in as
  *                  one, partly unmapped.
  *
@@ -30,118 +33,11 @@
 #include <sys/wait.h>
 #include <linux/mempolicy.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #include "../../kselftest_harness.h"
 #include "migrate_checks.h"
+#include "migrate_thp_fixture.h"
 
 /* ---- migrate_thp -------------------------------------------------------- */
-
-FIXTURE(migrate_thp) {
-	struct mig_world w;
-	int nodes[2];
-	int thp_pages;
-	struct khealth health;
-};
-
-FIXTURE_SETUP(migrate_thp)
-{
-	unsigned long pmd_size = read_pmd_pagesize();
-	char mode[64];
-
-	if (!pmd_size ||
-	    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
-		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
-	self->thp_pages = pmd_size / psize();
-	if (self->thp_pages > MAX_PAGES)
-		SKIP(return, "PMD size %lu needs more than %d pages", pmd_size,
-		     MAX_PAGES);
-	world_init(_metadata, &self->w, self->nodes, &self->health,
-		   self->thp_pages, pmd_size);
-	if (strstr(mode, "[never]"))
-		ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
-}
-
-FIXTURE_TEARDOWN(migrate_thp)
-{
-	world_destroy(&self->w);
-}
-
-/* kB of AnonHugePages of the region's VMA in member @m. */
-static long anon_huge_kb(struct mig_world *w, int m)
-{
-	char path[64];
-	unsigned long kb;
-
-	snprintf(path, sizeof(path), "/proc/%d/smaps", crew_pid(w->crew, m));
-	if (smaps_field_kb(path, (unsigned long)w->addr, "AnonHugePages", &kb))
-		return -1;
-	return kb;
-}
-
-/* Map the THP region in member 0; SKIP when no huge page was available. */
-static void map_thp(struct __test_metadata *_metadata, struct mig_world *w)
-{
-	ASSERT_EQ(0, map_region(w, 0, THP));
-	if (anon_huge_kb(w, 0) * 1024 != (long)(w->nr_pages * psize()))
-		SKIP(return, "no huge page could be allocated (fragmented memory)");
-}
-
-/* The pages of member @m form one THP: contiguous PFNs, KPF_THP. */
-static int is_one_thp(struct mig_world *w, int m, int first, int last)
-{
-	static struct pagemap_entry e[MAX_PAGES];
-	__u64 flags;
-	int i;
-
-	if (read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, e) ||
-	    kpageflags_get(e[first].pfn, &flags) ||
-	    !kpf_has(flags, KPF_THP))
-		return 0;
-	for (i = first; i < last; i++)
-		if (e[i].pfn != e[first].pfn + (i - first))
-			return 0;
-	return 1;
-}
-
-/*
- * Migrate the whole region of member @m to the other node and check the
- * pages, the sharers in @sharers and whether the THP survived.
- */
-static void migrate_thp_region(struct __test_metadata *_metadata,
-			       FIXTURE_DATA(migrate_thp) * self, int m,
-			       int first, int last, unsigned int sharers)
-{
-	static struct pagemap_entry before[MAX_PAGES];
-	static int from[MAX_PAGES], to[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int was_thp = is_one_thp(w, m, first, last);
-
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, m), w->addr, w->nr_pages, before));
-	ASSERT_EQ(0, move_each(crew_pid(w->crew, m), w->addr, first, last,
-			       self->nodes, MPOL_MF_MOVE_ALL, from, to))
-		TH_LOG("%m");
-	check_moved(_metadata, w, m, first, last, to, before, sharers);
-	/* The kernel may split a THP it cannot allocate on the target. */
-	if (was_thp && !is_one_thp(w, m, first, last))
-		TH_LOG("note: the THP was split by migration");
-}
-
-/* A PMD-mapped THP of a lazy VMA moves as one and stays PMD-mapped. */
-TEST_F_TIMEOUT(migrate_thp, pmd_mapped, 60)
-{
-	struct mig_world *w = &self->w;
-
-	map_thp(_metadata, w);
-	ASSERT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
-	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
-	if (is_one_thp(w, 0, 0, w->nr_pages))
-		EXPECT_EQ((long)(w->nr_pages * psize() / 1024),
-			  anon_huge_kb(w, 0));
-	check_log(_metadata, &self->health);
-}
 
 /*
  * A read-only PMD-mapped THP that is ours alone migrates as a readable
@@ -164,59 +60,6 @@ TEST_F_TIMEOUT(migrate_thp, pmd_mapped_read_only, 60)
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, after));
 	EXPECT_EQ(before[7].pfn, after[7].pfn) TH_LOG("the write copied the page");
 	EXPECT_EQ(0, verify(w, 0));
-	check_log(_metadata, &self->health);
-}
-
-/*
- * mprotect of one subpage splits the VMA in three and the PMD into PTEs:
- * the large folio is now mapped by PTEs of three VMAs (three pieces of a
- * lazy VMA under ANON_VMA_LAZY), all of which the walk must find.
- */
-TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
-{
-	struct mig_world *w = &self->w;
-	struct vma_extent v[4];
-	unsigned long lo = (unsigned long)w->addr;
-
-	map_thp(_metadata, w);
-	ASSERT_EQ(0, cmd(w, 0, CREW_MPROTECT, 100, 101, PROT_READ));
-	EXPECT_EQ(3, vma_layout(crew_pid(w->crew, 0), lo,
-				lo + w->nr_pages * psize(), v, 4));
-	EXPECT_EQ(0, anon_huge_kb(w, 0));
-	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
-	check_log(_metadata, &self->health);
-}
-
-/*
- * A THP shared with a child that COW-wrote one subpage (the child's PMD is
- * split; it maps the rest by PTEs): migrating from the parent moves every
- * shared subpage for both; the child's own page stays its own. Then the
- * parent exits and the child's pages move through its inherited VMA.
- *
- *   P0 [ T T T T T T ... T ]   one THP, PMD-mapped
- *   P1 [ T T T T T 1 ... T ]   COWed subpage 5: PTE-mapped, rest shared
- *   P0 moves 6..511 for both; P0 exits; P1 moves all its 512 pages
- */
-TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
-{
-	static struct pagemap_entry mine[MAX_PAGES], theirs[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int n = w->nr_pages, cowed = 5;
-
-	map_thp(_metadata, w);
-	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
-	ASSERT_EQ(0, cow_write(w, 1, cowed, cowed + 1));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
-	EXPECT_TRUE(theirs[cowed].exclusive);
-
-	/* Everything but the COWed subpage is shared; move those. */
-	migrate_thp_region(_metadata, self, 0, cowed + 1, n, 2);
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, mine));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
-	EXPECT_NE(mine[cowed].pfn, theirs[cowed].pfn);
-
-	ASSERT_EQ(0, crew_exit(w->crew, 0));
-	migrate_thp_region(_metadata, self, 1, 0, n, 0);
 	check_log(_metadata, &self->health);
 }
 
@@ -323,83 +166,6 @@ TEST_F_TIMEOUT(migrate_thp, huge_zero_page_fork_then_write, 60)
 	migrate_thp_region(_metadata, self, 1, 3, 4, 0);
 	EXPECT_EQ(0, cmd_all(w, 0, CREW_READ, 0));
 	EXPECT_EQ(0, cmd_all(w, 1, CREW_READ, 0));
-	check_log(_metadata, &self->health);
-}
-
-/*
- * MADV_COLLAPSE of small pages into a THP takes the VMA's anon_vma lock and
- * rewrites the folio's rmap; under ANON_VMA_LAZY the VMA may have none (lazy)
- * or a borrowed one (inherited). Collapse, then migrate the new THP.
- * Returns 0, or a SKIP reason when the kernel cannot collapse at all.
- */
-static const char *collapse(struct __test_metadata *_metadata,
-			    struct mig_world *w, int m)
-{
-	int ret = cmd_all(w, m, CREW_MADVISE, MADV_COLLAPSE), major = 0, minor = 0;
-	struct utsname u;
-
-	/* EINVAL is also "cannot collapse this": only old kernels SKIP. */
-	if (ret == -EINVAL && !uname(&u) &&
-	    sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-	    (major < 6 || (major == 6 && minor < 1)))
-		return "no MADV_COLLAPSE (kernel older than 6.1)";
-	/* EAGAIN/ENOMEM: no huge page free now, not a kernel bug. */
-	if (ret == -EAGAIN || ret == -ENOMEM)
-		return "MADV_COLLAPSE found no huge page (fragmented memory)";
-	EXPECT_EQ(0, ret) TH_LOG("MADV_COLLAPSE: %s", strerror(-ret));
-	return NULL;
-}
-
-/* A never-forked (lazy) region of small pages collapses, then migrates. */
-TEST_F_TIMEOUT(migrate_thp, collapse_lazy, 60)
-{
-	struct mig_world *w = &self->w;
-	const char *why;
-
-	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
-	why = collapse(_metadata, w, 0);
-	if (why)
-		SKIP(return, "%s", why);
-	EXPECT_TRUE(is_one_thp(w, 0, 0, w->nr_pages));
-	EXPECT_EQ((long)(w->nr_pages * psize() / 1024), anon_huge_kb(w, 0));
-	EXPECT_EQ(0, verify(w, 0));
-	migrate_thp_region(_metadata, self, 0, 0, w->nr_pages, 0);
-	check_log(_metadata, &self->health);
-}
-
-/*
- * Small pages shared with a parent, collapsed in the child (an inherited
- * VMA; the child COW-writes one page first, collapse needs a writable
- * PTE): the child gets a THP of its own, the parent keeps its small
- * pages, now exclusive; both migrate on their own afterwards.
- *
- *   P0 [ s s s ... s ]   small pages     P1 [ 1 s s ... s ]  after fork
- *   P1 MADV_COLLAPSE:    P1 [ T T T ... T ]  P0 keeps [ s s ... s ]
- */
-TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
-{
-	static struct pagemap_entry before[MAX_PAGES], after[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int n = w->nr_pages, i;
-	const char *why;
-
-	ASSERT_EQ(0, map_region(w, 0, SMALL_THEN_COLLAPSIBLE));
-	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
-	ASSERT_EQ(0, cow_write(w, 1, 0, 1));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, before));
-	why = collapse(_metadata, w, 1);
-	if (why)
-		SKIP(return, "%s", why);
-	EXPECT_TRUE(is_one_thp(w, 1, 0, n));
-	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, after));
-	for (i = 0; i < n; i++) {
-		EXPECT_EQ(before[i].pfn, after[i].pfn) TH_LOG("P0 page %d", i);
-		EXPECT_TRUE(after[i].exclusive) TH_LOG("P0 page %d", i);
-	}
-	EXPECT_EQ(0, verify(w, 0));
-	EXPECT_EQ(0, verify(w, 1));
-	migrate_thp_region(_metadata, self, 1, 0, n, 0);
-	migrate_thp_region(_metadata, self, 0, 0, n, 0);
 	check_log(_metadata, &self->health);
 }
 

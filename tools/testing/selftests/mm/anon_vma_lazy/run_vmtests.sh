@@ -29,7 +29,7 @@
 # To add a category, add its line here and its binary to TEST_GEN_PROGS.
 categories_builtin='
 	fork:fork_chain
-	fork_misc:fork_misc
+	fork_pinned:fork_pinned
 	split:split
 	merge:merge
 	mremap:mremap
