@@ -289,6 +289,20 @@ static int outcome_bad(struct __test_metadata *_metadata,
 		}
 		bad += contents_bad(w, w->m, ok ? R2 : R0, 0, n);
 		break;
+	case OP_MREMAP_DONTUNMAP_LOCKED:
+		/*
+		 * The source stays mapped (empty where moved); failed, the
+		 * splits may stay, the pages where they were, R2 empty.
+		 */
+		for (i = 0; i < n; i++) {
+			bad += !mapped_at(w, l, R0, i);
+			bad += mapped_at(w, l, R2, i) != (ok && i >= 4 && i < 8);
+		}
+		bad += (cut & ~(1UL << 4 | 1UL << 8)) != 0;
+		bad += contents_bad(w, w->m, R0, 0, 4) +
+		       contents_bad(w, w->m, R0, 8, n) +
+		       contents_bad(w, w->m, ok ? R2 : R0, 4, 8);
+		break;
 	case OP_MREMAP_GROW:
 		for (i = 0; i < n; i++)
 			bad += mapped_at(w, l, R0, i) != (ok || i < 8 || i >= 12);
@@ -538,6 +552,10 @@ static void fail_each_allocation(struct __test_metadata *_metadata,
 	/* The state after a normal call: every page reachable. */
 	if (op == OP_MLOCK_MIDDLE)
 		EXPECT_EQ(0, crew_do(w->crew, w->m, CREW_MUNLOCK, R0, 4, 8, 0));
+	if (op == OP_MREMAP_DONTUNMAP_LOCKED) {
+		EXPECT_EQ(0, crew_do(w->crew, w->m, CREW_MUNLOCK, R0, 0, w->pages, 0));
+		EXPECT_EQ(0, crew_do(w->crew, w->m, CREW_MUNLOCK, R2, 4, 8, 0));
+	}
 	EXPECT_EQ(0, walks_bad(_metadata, w));
 	crew_destroy(w->crew);
 	w->crew = NULL;
@@ -653,6 +671,13 @@ TEST_F_TIMEOUT(fault, mremap_dontunmap, 120)
 {
 	fail_each_allocation(_metadata, &self->f, OP_MREMAP_DONTUNMAP,
 			     "mremap dontunmap", false);
+}
+
+/* MREMAP_DONTUNMAP of the middle of an mlocked VMA: two splits first. */
+TEST_F_TIMEOUT(fault, mremap_dontunmap_mlocked_part, 120)
+{
+	fail_each_allocation(_metadata, &self->f, OP_MREMAP_DONTUNMAP_LOCKED,
+			     "mremap dontunmap mlocked", false);
 }
 
 TEST_F_TIMEOUT(fault, mremap_grow_into_neighbour, 120)

@@ -159,6 +159,11 @@ static int run_op(void *ctx, struct crew *c, int k, const struct crew_cmd *cmd)
 		return mremap(r0, len, len, MREMAP_MAYMOVE | MREMAP_FIXED |
 			      (cmd->arg == OP_MREMAP_DONTUNMAP ?
 			       MREMAP_DONTUNMAP : 0), r2) == r2 ? 0 : -errno;
+	case OP_MREMAP_DONTUNMAP_LOCKED:
+		/* [4, 8) of an mlocked VMA: split off first, then moved. */
+		return mremap(r0 + 4 * psize(), 4 * psize(), 4 * psize(),
+			      MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP,
+			      r2 + 4 * psize()) == r2 + 4 * psize() ? 0 : -errno;
 	case OP_MREMAP_GROW:
 		/* [0, 8) grows in place up to the VMA at [12, 16). */
 		return mremap(r0, 8 * psize(), 12 * psize(), 0) == r0 ?
@@ -202,6 +207,8 @@ int prepare(struct fault_world *w, enum fault_op op)
 		return crew_do(w->crew, w->m, CREW_MPROTECT, R0, 4, 8, PROT_READ);
 	case OP_MREMAP_GROW:
 		return crew_do(w->crew, w->m, CREW_MUNMAP, R0, 8, 12, 0);
+	case OP_MREMAP_DONTUNMAP_LOCKED:
+		return crew_do(w->crew, w->m, CREW_MLOCK, R0, 0, w->pages, 0);
 	case OP_UFFD_MOVE:
 		/*
 		 * Only pages the member maps alone move: after fork the
