@@ -118,16 +118,26 @@ static int fork_sharer(FIXTURE_DATA(uffd_move) * self)
 	return pid < 0 ? pid : 0;
 }
 
-FIXTURE_SETUP(uffd_move)
+/*
+ * The oracles and a userfaultfd with UFFD_FEATURE_MOVE at *@uffd; NULL,
+ * or why not (a SKIP).
+ */
+static const char *move_uffd_open(int *uffd)
 {
 	const char *why = page_oracles_missing();
 
 	report_environment_once();
-	self->uffd = -1;
+	*uffd = -1;
 	if (why)
-		SKIP(return, "%s", why);
-	why = uffd_open(&self->uffd, UFFD_FEATURE_MOVE,
-			"no UFFD_FEATURE_MOVE (kernel older than 6.8)");
+		return why;
+	return uffd_open(uffd, UFFD_FEATURE_MOVE,
+			 "no UFFD_FEATURE_MOVE (kernel older than 6.8)");
+}
+
+FIXTURE_SETUP(uffd_move)
+{
+	const char *why = move_uffd_open(&self->uffd);
+
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_LE(0, self->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
@@ -793,18 +803,12 @@ static bool pmd_mapped_at(FIXTURE_DATA(uffd_move_thp) * self, char *p)
 
 FIXTURE_SETUP(uffd_move_thp)
 {
-	const char *why = page_oracles_missing();
+	const char *why = move_uffd_open(&self->uffd);
 	struct pagemap_entry e;
 	struct page_tag tag;
 	char mode[64];
 	int i;
 
-	report_environment_once();
-	self->uffd = -1;
-	if (why)
-		SKIP(return, "%s", why);
-	why = uffd_open(&self->uffd, UFFD_FEATURE_MOVE,
-			"no UFFD_FEATURE_MOVE (kernel older than 6.8)");
 	if (why)
 		SKIP(return, "%s", why);
 	ASSERT_LE(0, self->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
