@@ -71,6 +71,31 @@
 #include "inject.h"
 #include "khealth.h"
 
+/*
+ * The kernel writes a thread's rseq area on its way back to userspace
+ * after a preemption or migration. Once fork made that page copy-on-write
+ * in the caller, the write faults, and an injected failure of the copy's
+ * allocation ends the caller with SIGSEGV (rseq_handle_notify_resume()
+ * has no other way to fail). These tests fail allocations around fork on
+ * purpose, so they run without rseq: glibc's glibc.pthread.rseq=0
+ * tunable, set by executing the binary again, once.
+ */
+static void __attribute__((constructor)) no_rseq(int argc, char **argv)
+{
+	const char *was = getenv("GLIBC_TUNABLES");
+	char tunables[512];
+
+	(void)argc;
+	if (was && strstr(was, "glibc.pthread.rseq=0"))
+		return;
+	snprintf(tunables, sizeof(tunables), "%s%sglibc.pthread.rseq=0",
+		 was ? was : "", was && *was ? ":" : "");
+	if (setenv("GLIBC_TUNABLES", tunables, 1))
+		return;
+	execv("/proc/self/exe", argv);
+	/* Not possible here: run with rseq. */
+}
+
 /* ---- the oracles ------------------------------------------------------- */
 
 /* The VMA starts and protections of member @m in [R0, R1 end). */
