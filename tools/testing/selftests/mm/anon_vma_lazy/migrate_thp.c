@@ -7,7 +7,7 @@
  *   migrate_thp    a THP shared with a child that both wrote, reused
  *                  once the child exited, read-only, the huge zero page
  *                  after fork, MADV_COLLAPSE and khugepaged over partly
- *                  swapped-out and shared ranges, khugepaged's limits
+ *                  swapped-out and shared ranges
  *                  (the first migrate_thp tests are in the migrate
  *                  binary, whose test names they keep).
  *   file_thp       a shmem THP mapped MAP_PRIVATE: COW, fork, hole punch
@@ -283,64 +283,6 @@ TEST_F_TIMEOUT(migrate_thp, khugepaged_holes_swapped_and_shared, 90)
 	ASSERT_TRUE(is_one_thp(w, 0, 0, w->nr_pages))
 		TH_LOG("khugepaged did not collapse the range within 40 s");
 	check_collapsed(_metadata, self);
-}
-
-/*
- * khugepaged's limits (Documentation/admin-guide/mm/transhuge.rst): it
- * does not collapse a range with more empty, swapped-out or shared PTEs
- * than max_ptes_none, max_ptes_swap and max_ptes_shared allow. With one
- * limit at 0 at a time (the others open), two full scans leave the range
- * as it was: small pages, the same PFNs, the swap entries still there,
- * the contents intact (khugepaged_holes_swapped_and_shared opens them all:
- * then it collapses).
- */
-static void scan_twice(struct __test_metadata *_metadata)
-{
-	unsigned long scans, now;
-	long long deadline = now_ms() + 20000;
-
-	ASSERT_EQ(0, read_ulong(KHUGEPAGED "/full_scans", &scans));
-	do {
-		usleep(20000);
-		ASSERT_EQ(0, read_ulong(KHUGEPAGED "/full_scans", &now));
-	} while (now < scans + 2 && now_ms() < deadline);
-	ASSERT_LE(scans + 2, now) TH_LOG("khugepaged made no two full scans in 20 s");
-}
-
-TEST_F_TIMEOUT(migrate_thp, khugepaged_keeps_its_limits, 120)
-{
-	static const char * const limits[] = {
-		KHUGEPAGED "/max_ptes_shared", KHUGEPAGED "/max_ptes_swap",
-		KHUGEPAGED "/max_ptes_none",
-	};
-	static struct pagemap_entry before[MAX_PAGES], now[MAX_PAGES];
-	struct mig_world *w = &self->w;
-	int n = w->nr_pages, i, bad;
-	unsigned int k, j;
-	char most[16];
-
-	if (access(KHUGEPAGED "/max_ptes_shared", F_OK))
-		SKIP(return, "no khugepaged/max_ptes_shared (kernel older than 5.8)");
-	holes_swapped_and_shared(_metadata, w);
-	ASSERT_EQ(0, read_entries_any(crew_pid(w->crew, 0), w->addr, n, before));
-	snprintf(most, sizeof(most), "%d", n - 1);
-	ASSERT_EQ(0, knob_set(KHUGEPAGED "/pages_to_scan", "4096"));
-	ASSERT_EQ(0, knob_set(KHUGEPAGED "/scan_sleep_millisecs", "0"));
-	/* Shared first: its pages come last, after the holes and swap. */
-	for (k = 0; k < ARRAY_SIZE(limits); k++) {
-		for (j = 0; j < ARRAY_SIZE(limits); j++)
-			ASSERT_EQ(0, knob_set(limits[j], j == k ? "0" : most));
-		scan_twice(_metadata);
-		ASSERT_EQ(0, read_entries_any(crew_pid(w->crew, 0), w->addr, n,
-					      now));
-		for (bad = 0, i = 0; i < n; i++)
-			bad += now[i].pfn != before[i].pfn ||
-			       now[i].swapped != before[i].swapped;
-		EXPECT_EQ(0, bad) TH_LOG("%s 0: %d pages changed", limits[k], bad);
-	}
-	EXPECT_EQ(0, verify(w, 0));
-	EXPECT_EQ(0, verify(w, 1));
-	check_log(_metadata, &self->health);
 }
 
 /* ---- file_thp: a shmem THP mapped MAP_PRIVATE ---------------------------- */
