@@ -592,14 +592,8 @@ FIXTURE(fork_misc) {
 
 FIXTURE_SETUP(fork_misc)
 {
-	const char *missing = page_oracles_missing();
-
-	report_environment_once();
-	if (missing)
-		SKIP(return, "%s", missing);
-	self->region = fork_region_map();
-	ASSERT_NE(NULL, self->region);
-	ASSERT_EQ(0, khealth_begin(&self->health, "fork_misc"));
+	fork_region_setup(_metadata, &self->region, &self->health,
+			  "fork_misc");
 }
 
 FIXTURE_TEARDOWN(fork_misc)

@@ -43,14 +43,8 @@ FIXTURE(fork_pinned) {
 
 FIXTURE_SETUP(fork_pinned)
 {
-	const char *missing = page_oracles_missing();
-
-	report_environment_once();
-	if (missing)
-		SKIP(return, "%s", missing);
-	self->region = fork_region_map();
-	ASSERT_NE(NULL, self->region);
-	ASSERT_EQ(0, khealth_begin(&self->health, "fork_pinned"));
+	fork_region_setup(_metadata, &self->region, &self->health,
+			  "fork_pinned");
 }
 
 FIXTURE_TEARDOWN(fork_pinned)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/mman.h>
 
+#include "khealth.h"
 #include "oracles.h"
 #include "util.h"
 
@@ -75,6 +76,24 @@ static inline int wait_byte(int fd, int timeout_ms)
 	if (poll(&pfd, 1, timeout_ms) != 1 || read(fd, &byte, 1) != 1)
 		return -1;
 	return byte;
+}
+
+/*
+ * Fixture set-up of both: SKIP without the page oracles, else the region
+ * in *@region and the kernel log marked for @name.
+ */
+static inline void fork_region_setup(struct __test_metadata *_metadata,
+				     char **region, struct khealth *health,
+				     const char *name)
+{
+	const char *missing = page_oracles_missing();
+
+	report_environment_once();
+	if (missing)
+		SKIP(return, "%s", missing);
+	*region = fork_region_map();
+	ASSERT_NE(NULL, *region);
+	ASSERT_EQ(0, khealth_begin(health, name));
 }
 
 #endif /* __AVL_FORK_REGION_H */
