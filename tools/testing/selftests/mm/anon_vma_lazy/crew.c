@@ -234,7 +234,8 @@ int crew_syscall(int op, char *p, size_t len, long arg)
 		ret = madvise(p, len, arg);
 		break;
 	case CREW_MLOCK:
-		ret = mlock(p, len);
+		/* mlock2() flags (MLOCK_ONFAULT) in @arg, or 0 for mlock() */
+		ret = arg ? syscall(SYS_mlock2, p, len, arg) : mlock(p, len);
 		break;
 	case CREW_MUNLOCK:
 		ret = munlock(p, len);

@@ -53,7 +53,7 @@ enum crew_op {
 	CREW_FILL_SAME,		/* one tag { owner @arg } in every page */
 	CREW_MPROTECT,		/* mprotect to @arg (PROT_*) */
 	CREW_MADVISE,		/* madvise @arg (MADV_*) */
-	CREW_MLOCK,
+	CREW_MLOCK,		/* mlock2() with flags @arg (0: mlock) */
 	CREW_MUNLOCK,
 	CREW_MUNMAP,
 	CREW_MBIND,		/* MPOL_BIND to node @arg, moving the pages */

@@ -226,7 +226,7 @@ static void memcg_world_setup(struct __test_metadata *_metadata,
 	ASSERT_NE(NULL, w->reserved);
 	w->base = (char *)(((unsigned long)w->reserved + align - 1) &
 			   ~(align - 1));
-	w->crew = crew_create(3);
+	w->crew = crew_create(members > 3 ? members : 3);
 	ASSERT_NE(NULL, w->crew);
 	ASSERT_EQ(0, crew_add_region(w->crew, w->base, w->pages, true));
 	pid = crew_start(w->crew, 0);
@@ -465,6 +465,172 @@ TEST_F_TIMEOUT(memcg_mlock, locked_half_stays_mapped, 60)
 	EXPECT_EQ(w->pages, mlock_reclaim(w, 0, w->pages))
 		TH_LOG("pages not swapped out once munlocked");
 	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- memcg_mlock_onfault: swap-in into a locked VMA --------------------- */
+
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT	0x01
+#endif
+
+/*
+ * mlock2(MLOCK_ONFAULT) of pages that are swapped out locks the VMA and
+ * leaves the swap entries alone (only present pages are mlocked then). A
+ * fault brings each page back, and adding its anon rmap in a VM_LOCKED
+ * VMA mlocks the folio: reclaim must never swap it out again while the
+ * VMA is locked, and swaps it out once munlocked.
+ *
+ *   P0 [ A A ... A ]   MADV_PAGEOUT: every page a swap entry
+ *   mlock2(MLOCK_ONFAULT), P0 reads every page back
+ *   memory.reclaim x3: every page stays; munlock, memory.reclaim: all out
+ */
+FIXTURE(memcg_mlock_onfault) {
+	struct memcg_world w;
+};
+
+FIXTURE_SETUP(memcg_mlock_onfault)
+{
+	memcg_world_setup(_metadata, &self->w, 1, false, "memcg_mlock_onfault");
+}
+
+FIXTURE_TEARDOWN(memcg_mlock_onfault)
+{
+	memcg_world_teardown(&self->w);
+}
+
+TEST_F_TIMEOUT(memcg_mlock_onfault, swapped_in_pages_stay_locked, 60)
+{
+	struct memcg_world *w = &self->w;
+	char report[2048];
+	unsigned long kb;
+	int i, ret;
+
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MADVISE, 0, 0, w->pages,
+			     MADV_PAGEOUT));
+	ASSERT_EQ(w->pages, mlock_swapped(w, 0, w->pages))
+		TH_LOG("MADV_PAGEOUT left pages mapped");
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MLOCK, 0, 0, w->pages,
+			     MLOCK_ONFAULT)) TH_LOG("mlock2 (RLIMIT_MEMLOCK?)");
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
+	ASSERT_EQ(0, mlock_swapped(w, 0, w->pages));
+
+	for (i = 0; i < 3; i++) {
+		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
+		ASSERT_TRUE(!ret || ret == -EAGAIN)
+			TH_LOG("memory.reclaim: %s", strerror(-ret));
+	}
+	EXPECT_EQ(0, mlock_swapped(w, 0, w->pages))
+		TH_LOG("pages of a locked VMA swapped out");
+	ASSERT_EQ(0, smaps_range_kb(crew_pid(w->crew, 0),
+				    (unsigned long)w->base,
+				    (unsigned long)w->base + w->pages * psize(),
+				    offsetof(struct smaps_vma, locked), &kb));
+	EXPECT_EQ(w->pages * psize() / 1024, kb);
+	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
+
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MUNLOCK, 0, 0, w->pages, 0));
+	EXPECT_EQ(w->pages, mlock_reclaim(w, 0, w->pages))
+		TH_LOG("pages not swapped out once munlocked");
+	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
+	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- memcg_swap_shared: one swap entry in 64 processes ------------------ */
+
+/*
+ * The swap map counts the mappers of a swap entry in one byte, up to
+ * SWAP_MAP_MAX (62). Fork of a process whose pages are swapped out adds
+ * one mapper per child; past that count copy_pte_range() stops, adds a
+ * continuation page to the count and starts again. Then 64 processes map
+ * each entry. Read back, each page is one folio from the swap cache at
+ * one PFN in all 64, mapped 64 times, contents intact; reclaim must
+ * unmap it from all 64 again, and the continuation must count every
+ * mapper down as they read it back once more. (swap_duplicate() adds
+ * the continuation itself with GFP_ATOMIC; fork's own GFP_KERNEL retry
+ * runs only when that allocation fails.)
+ *
+ *   P0 [ A A ... A ]   MADV_PAGEOUT: every page a swap entry
+ *   P0 forks P1 ... P63
+ *   every member reads; memory.reclaim until no mapping is left; again
+ */
+#define SWAP_SHARERS	CREW_MAX
+
+FIXTURE(memcg_swap_shared) {
+	struct memcg_world w;
+};
+
+FIXTURE_SETUP(memcg_swap_shared)
+{
+	struct memcg_world *w = &self->w;
+	int m;
+
+	memcg_world_setup(_metadata, w, SWAP_SHARERS, false,
+			  "memcg_swap_shared");
+	if (_metadata->exit_code)
+		return;		/* skipped */
+	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MADVISE, 0, 0, w->pages,
+			     MADV_PAGEOUT));
+	ASSERT_EQ(w->pages, mlock_swapped(w, 0, w->pages))
+		TH_LOG("MADV_PAGEOUT left pages mapped");
+	for (m = 1; m < w->members; m++)
+		ASSERT_EQ(0, crew_do(w->crew, 0, CREW_FORK, 0, 0, 0, m))
+			TH_LOG("fork of P%d", m);
+}
+
+FIXTURE_TEARDOWN(memcg_swap_shared)
+{
+	memcg_world_teardown(&self->w);
+}
+
+/* Every member reads its pages: one PFN per page in all, mapped by all. */
+static void swap_shared_read_back(struct __test_metadata *_metadata,
+				  struct memcg_world *w)
+{
+	struct pagemap_entry e;
+	__u64 pfn = 0, count;
+	int m, i;
+
+	for (m = 0; m < w->members; m++)
+		ASSERT_EQ(0, crew_do(w->crew, m, CREW_VERIFY, 0, 0, w->pages, 0))
+			TH_LOG("P%d", m);
+	for (i = 0; i < w->pages; i++) {
+		for (m = 0; m < w->members; m++) {
+			ASSERT_EQ(0, pagemap_get(crew_pid(w->crew, m),
+						 (unsigned long)w->base +
+						 i * psize(), &e));
+			ASSERT_TRUE(e.present && e.pfn) TH_LOG("P%d page %d", m, i);
+			if (!m)
+				pfn = e.pfn;
+			EXPECT_EQ(pfn, e.pfn) TH_LOG("page %d: P%d not at P0's PFN",
+						     i, m);
+		}
+		ASSERT_EQ(0, kpagecount_get(pfn, &count));
+		EXPECT_EQ((__u64)w->members, count)
+			TH_LOG("page %d mapped %llu times", i,
+			       (unsigned long long)count);
+	}
+}
+
+TEST_F_TIMEOUT(memcg_swap_shared, every_sharer_swapped_and_back, 90)
+{
+	struct memcg_world *w = &self->w;
+	long long deadline = now_ms() + 20000;
+	int m, left, ret;
+	char report[2048];
+
+	swap_shared_read_back(_metadata, w);
+	do {
+		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
+		ASSERT_TRUE(!ret || ret == -EAGAIN)
+			TH_LOG("memory.reclaim: %s", strerror(-ret));
+		for (left = 0, m = 0; m < w->members; m++)
+			left += memcg_left(w, m);
+	} while (left && now_ms() < deadline);
+	EXPECT_EQ(0, left) TH_LOG("%d mappings not swapped out", left);
+	swap_shared_read_back(_metadata, w);
 	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
