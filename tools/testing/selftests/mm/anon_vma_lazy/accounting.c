@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
+#include "crew.h"
 #include "env.h"
 #include "khealth.h"
 #include "oracles.h"
@@ -242,6 +243,154 @@ TEST_F_TIMEOUT(accounting, fork_chains_leak_nothing, 120)
 	EXPECT_EQ(0, slab_baseline_exceeded(&self->base, TOLERANCE, report,
 					    sizeof(report)))
 		TH_LOG("after %d chains: %s", CHAIN_ITERATIONS, report);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- anon_vma reuse at fork ---------------------------------------------- */
+
+/*
+ * Fork gives each child VMA an anon_vma of its own, unless an anon_vma
+ * in the parent VMA's chain has no VMA left and at most one child
+ * anon_vma (num_active_vmas 0, num_children < 2: anon_vma_clone()); the
+ * child VMA then reuses it. Until 2022 one "degree" counted both, so an
+ * anon_vma that was still a VMA's ->anon_vma could be reused once more:
+ * two VMAs had one ->anon_vma with different chains, a merge joined
+ * them, rmap walks of the merged pages missed mappings and later read a
+ * freed anon_vma (CVE-2022-42703; fixed by 2555283eb40d, "mm/rmap: Fix
+ * anon_vma->degree ambiguity leading to double-reuse", which split it
+ * into num_children and num_active_vmas).
+ *
+ * The tree below builds that reuse condition twice over the same
+ * ancestor. Whether fork takes the reuse is policy (a lazy scheme changes
+ * it; the anon_vma count of each fork is logged); what must hold is that
+ * every page of every survivor stays reachable by rmap and keeps its
+ * contents, and that nothing outlives the tree.
+ *
+ *   P0 [ writes 0-15 ]                          (AV0)
+ *   P0 forks P1; P1 writes 0-3                  (AV1)
+ *   P1 forks P2; P2 writes 4-7, 8-15 read-only  (AV2; two VMAs)
+ *   P1 exits: AV1 has no VMA and one child
+ *   P2 forks P3 (its first VMA may reuse AV1); P3 writes 2, exits
+ *   P2 forks P4 (may reuse AV1 again); P4 makes 8-15 writable (a merge
+ *   if both VMAs have one anon_vma), writes 1 and 9
+ *   P2 exits; P0 and P4 remain: every page of theirs migrates to the
+ *   other node (each shared copy in both at one PFN), contents intact
+ */
+#define REUSE_PAGES	16
+
+/* Who wrote the copy that P4 maps at page @i (everything else P0's). */
+static int reuse_p4_writer(int i)
+{
+	if (i == 1 || i == 9)
+		return 4;
+	if (i < 4)
+		return 1;
+	return i < 8 ? 2 : 0;
+}
+
+/* anon_vma objects now, for the log; -1 when they cannot be counted. */
+static long anon_vmas_now(void)
+{
+	unsigned long n;
+
+	return slab_active_objects("anon_vma", &n) ? -1 : (long)n;
+}
+
+/* Fork member @child from @parent and log how many anon_vmas it added. */
+static int reuse_fork(struct crew *c, int parent, int child)
+{
+	long before = anon_vmas_now(), after;
+	int ret = crew_do(c, parent, CREW_FORK, 0, 0, 0, child);
+
+	after = anon_vmas_now();
+	if (!ret && before >= 0 && after >= 0)
+		ksft_print_msg("policy: P%d forked P%d: %+ld anon_vma (for all its VMAs)\n",
+			       parent, child, after - before);
+	return ret;
+}
+
+/* Every page of P0 and P4 on one PFN exactly where they share a copy. */
+static void reuse_check_sharing(struct __test_metadata *_metadata,
+				struct crew *c, const char *when)
+{
+	struct pagemap_entry e0, e4;
+	unsigned long addr;
+	int i;
+
+	for (i = 0; i < REUSE_PAGES; i++) {
+		addr = (unsigned long)crew_addr(c, 0, 0) + i * psize();
+		ASSERT_EQ(0, pagemap_get(crew_pid(c, 0), addr, &e0));
+		ASSERT_EQ(0, pagemap_get(crew_pid(c, 4), addr, &e4));
+		ASSERT_TRUE(e0.present && e4.present && e0.pfn && e4.pfn)
+			TH_LOG("%s: page %d not mapped", when, i);
+		EXPECT_EQ(reuse_p4_writer(i) == 0, e0.pfn == e4.pfn)
+			TH_LOG("%s: page %d: P0 %#llx, P4 %#llx", when, i,
+			       (unsigned long long)e0.pfn,
+			       (unsigned long long)e4.pfn);
+	}
+}
+
+TEST_F_TIMEOUT(accounting, double_reuse_after_middle_exits, 60)
+{
+	void *pages[REUSE_PAGES];
+	int to[REUSE_PAGES], nodes[2];
+	const char *why = page_oracles_missing();
+	char report[2048];
+	struct crew *c;
+	int i, m;
+
+	if (why)
+		SKIP(return, "%s", why);
+	self->area_len = REUSE_PAGES * psize();
+	self->area = reserve_range(self->area_len);
+	ASSERT_NE(NULL, self->area);
+	c = crew_create(5);
+	ASSERT_NE(NULL, c);
+	ASSERT_EQ(0, crew_add_region(c, self->area, REUSE_PAGES, true));
+	ASSERT_LT(0, crew_start(c, 0));
+	ASSERT_EQ(0, crew_do(c, 0, CREW_MMAP, 0, 0, REUSE_PAGES, 0));
+	ASSERT_EQ(0, crew_do(c, 0, CREW_FILL, 0, 0, REUSE_PAGES, 0));
+	ASSERT_EQ(0, reuse_fork(c, 0, 1));
+	ASSERT_EQ(0, crew_do(c, 1, CREW_FILL, 0, 0, 4, 1));
+	ASSERT_EQ(0, reuse_fork(c, 1, 2));
+	ASSERT_EQ(0, crew_do(c, 2, CREW_FILL, 0, 4, 8, 2));
+	ASSERT_EQ(0, crew_do(c, 2, CREW_MPROTECT, 0, 8, REUSE_PAGES,
+			     PROT_READ));
+	ASSERT_EQ(0, crew_exit(c, 1));
+
+	ASSERT_EQ(0, reuse_fork(c, 2, 3));
+	ASSERT_EQ(0, crew_do(c, 3, CREW_FILL, 0, 2, 3, 3));
+	ASSERT_EQ(0, crew_exit(c, 3));
+	ASSERT_EQ(0, reuse_fork(c, 2, 4));
+	ASSERT_EQ(0, crew_do(c, 4, CREW_MPROTECT, 0, 8, REUSE_PAGES,
+			     PROT_READ | PROT_WRITE));
+	ASSERT_EQ(0, crew_do(c, 4, CREW_FILL, 0, 1, 2, 4));
+	ASSERT_EQ(0, crew_do(c, 4, CREW_FILL, 0, 9, 10, 4));
+	ASSERT_EQ(0, crew_exit(c, 2));
+
+	for (m = 0; m <= 4; m += 4)
+		EXPECT_EQ(0, crew_do(c, m, CREW_VERIFY, 0, 0, REUSE_PAGES, 0))
+			TH_LOG("P%d", m);
+	reuse_check_sharing(_metadata, c, "before the walks");
+	if (numa_usable_nodes(nodes, 2) >= 2) {
+		/* From P4's mappings: each walk must also reach P0's. */
+		for (i = 0; i < REUSE_PAGES; i++)
+			pages[i] = crew_addr(c, 4, 0) + i * psize();
+		EXPECT_EQ(0, pages_move_away(crew_pid(c, 4), pages,
+					     REUSE_PAGES, nodes, to))
+			TH_LOG("pages of P4 not migrated: rmap did not reach them");
+		reuse_check_sharing(_metadata, c, "after migration");
+		for (m = 0; m <= 4; m += 4)
+			EXPECT_EQ(0, crew_do(c, m, CREW_VERIFY, 0, 0,
+					     REUSE_PAGES, 0)) TH_LOG("P%d", m);
+	} else {
+		ksft_print_msg("no migration walk: needs 2 NUMA nodes\n");
+	}
+	crew_destroy(c);
+	EXPECT_EQ(0, slab_baseline_exceeded(&self->base, TOLERANCE, report,
+					    sizeof(report)))
+		TH_LOG("after the tree exited: %s", report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
