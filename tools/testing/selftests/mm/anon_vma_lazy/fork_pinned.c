@@ -5,7 +5,8 @@
  * pinned page at fork (copy_present_page(), or for a PMD-mapped THP
  * copy_huge_pmd() giving up so that the PTE copy runs), never share it:
  * the pinned page must stay the parent's, at its PFN, whatever the child
- * writes. The other pages are shared as after any fork.
+ * writes. The other pages are shared as after any fork. Nor may
+ * MADV_COLLAPSE copy a pinned page away into a new THP.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -234,6 +235,97 @@ TEST_F(fork_pinned, fork_copies_pinned_thp)
 	ASSERT_EQ(0, syscall(__NR_io_uring_register, ring,
 			     RING_UNREGISTER_BUFFERS, NULL, 0));
 	close(ring);
+	munmap(area, 2 * pmd);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/*
+ * MADV_COLLAPSE must not collapse a range that holds a page pinned for
+ * DMA: the copy into a new THP would leave the device writing the old
+ * page. The scan sees the extra references (is_refcount_suitable()) and
+ * gives up with EAGAIN before it allocates anything; every page stays
+ * where it was, contents intact. Once unpinned, the same range collapses.
+ *
+ *   [ P P P P P P P P s s s ... s ]   512 small pages, 0-7 pinned
+ *   MADV_COLLAPSE: EAGAIN, nothing moved; unpin, MADV_COLLAPSE: one THP
+ */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
+
+TEST_F(fork_pinned, collapse_refused_while_pinned)
+{
+	unsigned long pmd = read_pmd_pagesize(), a;
+	static __u64 pfn[PIN_MAX_PAGES];
+	char *area, *range, report[2048];
+	struct pagemap_entry e;
+	const char *why;
+	int ring, i, pages, ret;
+	__u64 flags;
+
+	if (!pmd || pmd / psize() > PIN_MAX_PAGES)
+		SKIP(return, "no PMD-sized THP of at most %d pages", PIN_MAX_PAGES);
+	pages = pmd / psize();
+	area = reserve_range(2 * pmd);
+	ASSERT_NE(NULL, area);
+	a = ((unsigned long)area + pmd - 1) & ~(pmd - 1);
+	range = (char *)a;
+	ASSERT_EQ(range, mmap(range, pmd, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(0, madvise(range, pmd, MADV_NOHUGEPAGE));
+	for (i = 0; i < pages; i++) {
+		struct page_tag tag = { .owner = 4, .index = i };
+
+		tag_fill(range + i * psize(), psize(), &tag);
+	}
+	ASSERT_EQ(0, madvise(range, pmd, MADV_HUGEPAGE));
+	why = pin_buffer(_metadata, range, PINNED * psize(), &ring);
+	if (why) {
+		munmap(area, 2 * pmd);
+		SKIP(return, "%s", why);
+	}
+	ASSERT_LE(0, ring) TH_LOG("io_uring_setup: %s", strerror(errno));
+	for (i = 0; i < pages; i++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)range + i * psize(),
+					 &e));
+		pfn[i] = e.pfn;
+	}
+
+	ret = madvise(range, pmd, MADV_COLLAPSE) ? -errno : 0;
+	EXPECT_EQ(-EAGAIN, ret) TH_LOG("MADV_COLLAPSE of a pinned range: %s",
+				       strerror(-ret));
+	for (i = 0; i < pages; i++) {
+		struct page_tag tag = { .owner = 4, .index = i };
+
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)range + i * psize(),
+					 &e));
+		EXPECT_EQ(pfn[i], e.pfn) TH_LOG("page %d moved", i);
+		EXPECT_EQ(0, tag_verify(range + i * psize(), psize(), &tag, NULL))
+			TH_LOG("page %d", i);
+	}
+
+	ASSERT_EQ(0, syscall(__NR_io_uring_register, ring,
+			     RING_UNREGISTER_BUFFERS, NULL, 0));
+	close(ring);
+	ret = madvise(range, pmd, MADV_COLLAPSE) ? -errno : 0;
+	if (ret == -EAGAIN || ret == -ENOMEM) {
+		TH_LOG("unpinned: MADV_COLLAPSE found no huge page (%s)",
+		       strerror(-ret));
+	} else {
+		EXPECT_EQ(0, ret) TH_LOG("MADV_COLLAPSE once unpinned: %s",
+					 strerror(-ret));
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)range, &e));
+		EXPECT_TRUE(!kpageflags_get(e.pfn, &flags) &&
+			    kpf_has(flags, KPF_THP))
+			TH_LOG("not collapsed once unpinned");
+	}
+	for (i = 0; i < pages; i++) {
+		struct page_tag tag = { .owner = 4, .index = i };
+
+		EXPECT_EQ(0, tag_verify(range + i * psize(), psize(), &tag, NULL))
+			TH_LOG("page %d after the collapse", i);
+	}
 	munmap(area, 2 * pmd);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
