@@ -285,6 +285,83 @@ TEST_F_TIMEOUT(migrate_thp, khugepaged_holes_swapped_and_shared, 90)
 	check_collapsed(_metadata, self);
 }
 
+/*
+ * MADV_COLLAPSE of a range that one PTE-mapped THP fills: MADV_DONTNEED
+ * of one page split the PMD, so the other PTEs map subpages of the large
+ * folio. __collapse_huge_page_isolate() takes that folio once for all its
+ * PTEs, collapse copies it into a new THP (zeroes in the hole) and drops
+ * the old one. After a fork (and a write in P0: collapse refuses a range
+ * without a writable PTE) the child keeps the old folio, then mapped by
+ * it alone. Every page keeps its contents, and the walks of the new THP
+ * and of the old folio reach their mappings.
+ *
+ *   P0 [ T T ... . ... T ]   one THP, page 100 zapped: PTE-mapped
+ *   (P1 forked: maps it too; P0 COW-writes page 5)
+ *   P0 MADV_COLLAPSE:  P0 [ N N ... 0 ... N ]   N: a new THP
+ */
+static void collapse_pte_mapped(struct __test_metadata *_metadata,
+				FIXTURE_DATA(migrate_thp) * self, bool fork)
+{
+	static struct pagemap_entry before[MAX_PAGES], e[MAX_PAGES];
+	struct mig_world *w = &self->w;
+	int n = w->nr_pages, i;
+	const char *why;
+
+	map_thp(_metadata, w);
+	if (_metadata->exit_code)
+		return;		/* skipped */
+	ASSERT_EQ(0, cmd(w, 0, CREW_MADVISE, 100, 101, MADV_DONTNEED));
+	ASSERT_EQ(0, read_entries_any(crew_pid(w->crew, 0), w->addr, n, before));
+	EXPECT_EQ(0, anon_huge_kb(w, 0)) TH_LOG("the PMD was not split");
+	if (fork) {
+		ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+		/* Collapse needs a writable PTE: fork left none in P0. */
+		ASSERT_EQ(0, cow_write(w, 0, 5, 6));
+	}
+	why = collapse(_metadata, w, 0);
+	if (why)
+		SKIP(return, "%s", why);
+
+	EXPECT_TRUE(is_one_thp(w, 0, 0, n)) TH_LOG("P0: not one THP");
+	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, e));
+	for (i = 0; i < n; i++) {
+		if (i == 100)
+			continue;
+		EXPECT_NE(before[i].pfn, e[i].pfn) TH_LOG("P0 page %d not copied", i);
+		EXPECT_TRUE(e[i].exclusive) TH_LOG("P0 page %d", i);
+	}
+	EXPECT_EQ(0, cmd_all(w, 0, CREW_READ, 0));
+	if (fork) {
+		/* P1 keeps the old folio, its own now. */
+		ASSERT_EQ(0, read_entries_any(crew_pid(w->crew, 1), w->addr, n,
+					      e));
+		for (i = 0; i < n; i++) {
+			if (i == 100)
+				continue;
+			EXPECT_EQ(before[i].pfn, e[i].pfn) TH_LOG("P1 page %d", i);
+			EXPECT_TRUE(e[i].exclusive) TH_LOG("P1 page %d", i);
+		}
+		EXPECT_EQ(0, verify(w, 1));
+		/* Its hole reads as the zero page, which does not migrate. */
+		EXPECT_EQ(0, cmd_all(w, 1, CREW_READ, 0));
+		migrate_thp_region(_metadata, self, 1, 0, 100, 0);
+		migrate_thp_region(_metadata, self, 1, 101, n, 0);
+	}
+	migrate_thp_region(_metadata, self, 0, 0, n, 0);
+	EXPECT_EQ(0, verify(w, 0));
+	check_log(_metadata, &self->health);
+}
+
+TEST_F_TIMEOUT(migrate_thp, collapse_pte_mapped_thp, 60)
+{
+	collapse_pte_mapped(_metadata, self, false);
+}
+
+TEST_F_TIMEOUT(migrate_thp, collapse_pte_mapped_thp_shared_with_child, 60)
+{
+	collapse_pte_mapped(_metadata, self, true);
+}
+
 /* ---- file_thp: a shmem THP mapped MAP_PRIVATE ---------------------------- */
 
 /*
