@@ -328,7 +328,7 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 #define RACE_WAIT_MS	30000	/* a sharer, the quiet phase */
 #define RACE_DEADLINE_MS	(RACE_MS + RACE_WAIT_MS)
 
-enum race_op { RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_EXIT };
+enum race_op { RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_FORK_READ, RACE_EXIT };
 
 /* What the racing processes report. */
 struct race_report {
@@ -356,7 +356,10 @@ FIXTURE(migrate_race) {
  * The thp variants race on a PMD-mapped THP instead, made anew every 16
  * rounds: the mutations split its PMD (also while it is a migration
  * entry), fork copies it (also as a migration entry), COW copies a
- * subpage of it.
+ * subpage of it. In thp_fork_only neither the victim nor its short-lived
+ * children write: the PMD stays whole, and most forks copy it while it is
+ * a PMD migration entry (copy_huge_pmd() makes a writable one readable in
+ * both processes).
  */
 FIXTURE_VARIANT(migrate_race) {
 	enum race_op op;
@@ -391,6 +394,11 @@ FIXTURE_VARIANT_ADD(migrate_race, thp_mprotect_split) {
 
 FIXTURE_VARIANT_ADD(migrate_race, thp_fork_and_cow) {
 	.op = RACE_FORK_COW,
+	.thp = true,
+};
+
+FIXTURE_VARIANT_ADD(migrate_race, thp_fork_only) {
+	.op = RACE_FORK_READ,
 	.thp = true,
 };
 
@@ -517,6 +525,7 @@ static void victim_round(struct victim_model *v, enum race_op op,
 		victim_fill(v, first, first + 1, 1);
 		break;
 	case RACE_FORK_COW:
+	case RACE_FORK_READ:
 	case RACE_EXIT:
 		pid = fork();
 		if (pid < 0)
@@ -525,13 +534,14 @@ static void victim_round(struct victim_model *v, enum race_op op,
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			if (op == RACE_EXIT)
 				_exit(0);
-			sharer(v, first, last);
+			sharer(v, first, op == RACE_FORK_READ ? first : last);
 		}
 		if (reap_with_deadline(pid, RACE_WAIT_MS, &status) ||
 		    !WIFEXITED(status) || WEXITSTATUS(status))
 			r->child_failures++;
 		/* The victim writes too: its pages COW while shared. */
-		victim_fill(v, first, first + 1, 1);
+		if (op != RACE_FORK_READ)
+			victim_fill(v, first, first + 1, 1);
 		break;
 	}
 }
