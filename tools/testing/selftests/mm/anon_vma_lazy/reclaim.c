@@ -37,6 +37,7 @@
 
 #include "../../kselftest_harness.h"
 #include "scenario_test.h"
+#include "memcg_world.h"
 
 FIXTURE(reclaim) {
 	struct scenario_fixture s;
@@ -172,89 +173,6 @@ TEST_F_TIMEOUT(reclaim, pageout_walks, 90)
  *   P2 [ 1 .. 2 .. 1 A ... A ]    forked by P1, COW-wrote pages 16..23
  *   memory.reclaim until every member's pages are swap entries
  */
-#define MEMCG_PAGES	64
-#define MEMCG_MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
-#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
-
-/*
- * A crew whose processes are charged to a fresh memory cgroup: P0 maps
- * @pages pages (one THP when @thp) and fills them. The memcg_* fixtures.
- */
-struct memcg_world {
-	struct crew *crew;
-	char *reserved, *base;
-	size_t reserved_len;
-	char cgroup[512];
-	bool have_cgroup;
-	int members;
-	int pages;
-	struct khealth health;
-};
-
-static void memcg_world_setup(struct __test_metadata *_metadata,
-			      struct memcg_world *w, int members, bool thp,
-			      const char *name)
-{
-	const char *why = page_oracles_missing();
-	size_t align = psize();
-	unsigned long kb;
-	char mode[64], path[64];
-	pid_t pid;
-
-	report_environment_once();
-	if (why)
-		SKIP(return, "%s", why);
-	if (!swap_enabled())
-		SKIP(return, "needs swap for reclaim");
-	w->pages = MEMCG_PAGES;
-	if (thp) {
-		align = read_pmd_pagesize();
-		if (!align || align / psize() > MEMCG_MAX_PAGES ||
-		    read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
-			SKIP(return, "no THP of at most %d pages", MEMCG_MAX_PAGES);
-		if (strstr(mode, "[never]"))
-			ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
-		w->pages = align / psize();
-	}
-	why = memcg_create(w->cgroup, sizeof(w->cgroup));
-	if (why)
-		SKIP(return, "%s", why);
-	w->have_cgroup = true;
-	w->members = members;
-	w->reserved_len = w->pages * psize() + align;
-	w->reserved = reserve_range(w->reserved_len);
-	ASSERT_NE(NULL, w->reserved);
-	w->base = (char *)(((unsigned long)w->reserved + align - 1) &
-			   ~(align - 1));
-	w->crew = crew_create(members > 3 ? members : 3);
-	ASSERT_NE(NULL, w->crew);
-	ASSERT_EQ(0, crew_add_region(w->crew, w->base, w->pages, true));
-	pid = crew_start(w->crew, 0);
-	ASSERT_LT(0, pid);
-	/* Before it faults: its pages (and its children's) are charged here. */
-	ASSERT_EQ(0, memcg_attach(w->cgroup, pid));
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MMAP, 0, 0, w->pages, 0));
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MADVISE, 0, 0, w->pages,
-			     thp ? MADV_HUGEPAGE : MADV_NOHUGEPAGE));
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_FILL, 0, 0, w->pages, 0));
-	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
-	if (thp && (smaps_field_kb(path, (unsigned long)w->base,
-				   "AnonHugePages", &kb) ||
-		    kb < w->pages * psize() / 1024))
-		SKIP(return, "no THP could be allocated (fragmented memory)");
-	ASSERT_EQ(0, khealth_begin(&w->health, name));
-}
-
-static void memcg_world_teardown(struct memcg_world *w)
-{
-	crew_destroy(w->crew);
-	if (w->have_cgroup)
-		memcg_destroy(w->cgroup);
-	if (w->reserved)
-		munmap(w->reserved, w->reserved_len);
-	knob_restore_all();
-}
-
 FIXTURE(memcg_reclaim) {
 	struct memcg_world w;
 };
@@ -307,21 +225,6 @@ FIXTURE_SETUP(memcg_reclaim)
 FIXTURE_TEARDOWN(memcg_reclaim)
 {
 	memcg_world_teardown(&self->w);
-}
-
-/* How many pages of member @m are not swap entries; -1 on error. */
-static int memcg_left(struct memcg_world *w, int m)
-{
-	struct pagemap_entry e;
-	int i, left = 0;
-
-	for (i = 0; i < w->pages; i++) {
-		if (pagemap_get(crew_pid(w->crew, m),
-				(unsigned long)w->base + i * psize(), &e))
-			return -1;
-		left += !e.swapped;
-	}
-	return left;
 }
 
 /* Who wrote the copy member @m maps at page @i (the tree above). */
@@ -411,36 +314,6 @@ FIXTURE_TEARDOWN(memcg_mlock)
 	memcg_world_teardown(&self->w);
 }
 
-/* Swap entries among pages [first, last) of P0; -1 on error. */
-static int mlock_swapped(struct memcg_world *w, int first, int last)
-{
-	struct pagemap_entry e;
-	int i, swapped = 0;
-
-	for (i = first; i < last; i++) {
-		if (pagemap_get(crew_pid(w->crew, 0),
-				(unsigned long)w->base + i * psize(), &e))
-			return -1;
-		swapped += e.swapped;
-	}
-	return swapped;
-}
-
-/* memory.reclaim until pages [first, last) are out, or 10 s passed. */
-static int mlock_reclaim(struct memcg_world *w, int first, int last)
-{
-	long long deadline = now_ms() + 10000;
-	int ret, swapped;
-
-	do {
-		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
-		if (ret && ret != -EAGAIN)
-			return ret;
-		swapped = mlock_swapped(w, first, last);
-	} while (swapped >= 0 && swapped < last - first && now_ms() < deadline);
-	return swapped;
-}
-
 TEST_F_TIMEOUT(memcg_mlock, locked_half_stays_mapped, 60)
 {
 	struct memcg_world *w = &self->w;
@@ -455,182 +328,16 @@ TEST_F_TIMEOUT(memcg_mlock, locked_half_stays_mapped, 60)
 				    (unsigned long)w->base + w->pages * psize(),
 				    offsetof(struct smaps_vma, locked), &kb));
 	EXPECT_EQ(half * psize() / 1024, kb);
-	swapped = mlock_reclaim(w, half, w->pages);
+	swapped = p0_reclaim(w, half, w->pages);
 	ASSERT_LE(0, swapped);
 	TH_LOG("policy: %d of the %d unlocked pages swapped out", swapped, half);
-	EXPECT_EQ(0, mlock_swapped(w, 0, half)) TH_LOG("mlocked pages swapped out");
+	EXPECT_EQ(0, p0_swapped(w, 0, half)) TH_LOG("mlocked pages swapped out");
 	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
 
 	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MUNLOCK, 0, 0, half, 0));
-	EXPECT_EQ(w->pages, mlock_reclaim(w, 0, w->pages))
+	EXPECT_EQ(w->pages, p0_reclaim(w, 0, w->pages))
 		TH_LOG("pages not swapped out once munlocked");
 	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
-	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
-		TH_LOG("kernel log / taint:\n%s", report);
-}
-
-/* ---- memcg_mlock_onfault: swap-in into a locked VMA --------------------- */
-
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT	0x01
-#endif
-
-/*
- * mlock2(MLOCK_ONFAULT) of pages that are swapped out locks the VMA and
- * leaves the swap entries alone (only present pages are mlocked then). A
- * fault brings each page back, and adding its anon rmap in a VM_LOCKED
- * VMA mlocks the folio: reclaim must never swap it out again while the
- * VMA is locked, and swaps it out once munlocked.
- *
- *   P0 [ A A ... A ]   MADV_PAGEOUT: every page a swap entry
- *   mlock2(MLOCK_ONFAULT), P0 reads every page back
- *   memory.reclaim x3: every page stays; munlock, memory.reclaim: all out
- */
-FIXTURE(memcg_mlock_onfault) {
-	struct memcg_world w;
-};
-
-FIXTURE_SETUP(memcg_mlock_onfault)
-{
-	memcg_world_setup(_metadata, &self->w, 1, false, "memcg_mlock_onfault");
-}
-
-FIXTURE_TEARDOWN(memcg_mlock_onfault)
-{
-	memcg_world_teardown(&self->w);
-}
-
-TEST_F_TIMEOUT(memcg_mlock_onfault, swapped_in_pages_stay_locked, 60)
-{
-	struct memcg_world *w = &self->w;
-	char report[2048];
-	unsigned long kb;
-	int i, ret;
-
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MADVISE, 0, 0, w->pages,
-			     MADV_PAGEOUT));
-	ASSERT_EQ(w->pages, mlock_swapped(w, 0, w->pages))
-		TH_LOG("MADV_PAGEOUT left pages mapped");
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MLOCK, 0, 0, w->pages,
-			     MLOCK_ONFAULT)) TH_LOG("mlock2 (RLIMIT_MEMLOCK?)");
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
-	ASSERT_EQ(0, mlock_swapped(w, 0, w->pages));
-
-	for (i = 0; i < 3; i++) {
-		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
-		ASSERT_TRUE(!ret || ret == -EAGAIN)
-			TH_LOG("memory.reclaim: %s", strerror(-ret));
-	}
-	EXPECT_EQ(0, mlock_swapped(w, 0, w->pages))
-		TH_LOG("pages of a locked VMA swapped out");
-	ASSERT_EQ(0, smaps_range_kb(crew_pid(w->crew, 0),
-				    (unsigned long)w->base,
-				    (unsigned long)w->base + w->pages * psize(),
-				    offsetof(struct smaps_vma, locked), &kb));
-	EXPECT_EQ(w->pages * psize() / 1024, kb);
-	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
-
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MUNLOCK, 0, 0, w->pages, 0));
-	EXPECT_EQ(w->pages, mlock_reclaim(w, 0, w->pages))
-		TH_LOG("pages not swapped out once munlocked");
-	EXPECT_EQ(0, crew_do(w->crew, 0, CREW_VERIFY, 0, 0, w->pages, 0));
-	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
-		TH_LOG("kernel log / taint:\n%s", report);
-}
-
-/* ---- memcg_swap_shared: one swap entry in 64 processes ------------------ */
-
-/*
- * The swap map counts the mappers of a swap entry in one byte, up to
- * SWAP_MAP_MAX (62). Fork of a process whose pages are swapped out adds
- * one mapper per child; past that count copy_pte_range() stops, adds a
- * continuation page to the count and starts again. Then 64 processes map
- * each entry. Read back, each page is one folio from the swap cache at
- * one PFN in all 64, mapped 64 times, contents intact; reclaim must
- * unmap it from all 64 again, and the continuation must count every
- * mapper down as they read it back once more. (swap_duplicate() adds
- * the continuation itself with GFP_ATOMIC; fork's own GFP_KERNEL retry
- * runs only when that allocation fails.)
- *
- *   P0 [ A A ... A ]   MADV_PAGEOUT: every page a swap entry
- *   P0 forks P1 ... P63
- *   every member reads; memory.reclaim until no mapping is left; again
- */
-#define SWAP_SHARERS	CREW_MAX
-
-FIXTURE(memcg_swap_shared) {
-	struct memcg_world w;
-};
-
-FIXTURE_SETUP(memcg_swap_shared)
-{
-	struct memcg_world *w = &self->w;
-	int m;
-
-	memcg_world_setup(_metadata, w, SWAP_SHARERS, false,
-			  "memcg_swap_shared");
-	if (_metadata->exit_code)
-		return;		/* skipped */
-	ASSERT_EQ(0, crew_do(w->crew, 0, CREW_MADVISE, 0, 0, w->pages,
-			     MADV_PAGEOUT));
-	ASSERT_EQ(w->pages, mlock_swapped(w, 0, w->pages))
-		TH_LOG("MADV_PAGEOUT left pages mapped");
-	for (m = 1; m < w->members; m++)
-		ASSERT_EQ(0, crew_do(w->crew, 0, CREW_FORK, 0, 0, 0, m))
-			TH_LOG("fork of P%d", m);
-}
-
-FIXTURE_TEARDOWN(memcg_swap_shared)
-{
-	memcg_world_teardown(&self->w);
-}
-
-/* Every member reads its pages: one PFN per page in all, mapped by all. */
-static void swap_shared_read_back(struct __test_metadata *_metadata,
-				  struct memcg_world *w)
-{
-	struct pagemap_entry e;
-	__u64 pfn = 0, count;
-	int m, i;
-
-	for (m = 0; m < w->members; m++)
-		ASSERT_EQ(0, crew_do(w->crew, m, CREW_VERIFY, 0, 0, w->pages, 0))
-			TH_LOG("P%d", m);
-	for (i = 0; i < w->pages; i++) {
-		for (m = 0; m < w->members; m++) {
-			ASSERT_EQ(0, pagemap_get(crew_pid(w->crew, m),
-						 (unsigned long)w->base +
-						 i * psize(), &e));
-			ASSERT_TRUE(e.present && e.pfn) TH_LOG("P%d page %d", m, i);
-			if (!m)
-				pfn = e.pfn;
-			EXPECT_EQ(pfn, e.pfn) TH_LOG("page %d: P%d not at P0's PFN",
-						     i, m);
-		}
-		ASSERT_EQ(0, kpagecount_get(pfn, &count));
-		EXPECT_EQ((__u64)w->members, count)
-			TH_LOG("page %d mapped %llu times", i,
-			       (unsigned long long)count);
-	}
-}
-
-TEST_F_TIMEOUT(memcg_swap_shared, every_sharer_swapped_and_back, 90)
-{
-	struct memcg_world *w = &self->w;
-	long long deadline = now_ms() + 20000;
-	int m, left, ret;
-	char report[2048];
-
-	swap_shared_read_back(_metadata, w);
-	do {
-		ret = memcg_reclaim(w->cgroup, 4 * w->pages * psize());
-		ASSERT_TRUE(!ret || ret == -EAGAIN)
-			TH_LOG("memory.reclaim: %s", strerror(-ret));
-		for (left = 0, m = 0; m < w->members; m++)
-			left += memcg_left(w, m);
-	} while (left && now_ms() < deadline);
-	EXPECT_EQ(0, left) TH_LOG("%d mappings not swapped out", left);
-	swap_shared_read_back(_metadata, w);
 	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }

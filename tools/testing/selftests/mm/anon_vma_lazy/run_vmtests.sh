@@ -38,6 +38,7 @@ categories_builtin='
 	migrate:migrate
 	migrate_thp:migrate_thp
 	reclaim:reclaim
+	swap:swap
 	uffd_move:uffd_move
 	uffd_wp:uffd_wp
 	accounting:accounting
