@@ -56,11 +56,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <linux/mempolicy.h>
+#include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
 #include "migrate_checks.h"
@@ -328,7 +330,10 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 #define RACE_WAIT_MS	30000	/* a sharer, the quiet phase */
 #define RACE_DEADLINE_MS	(RACE_MS + RACE_WAIT_MS)
 
-enum race_op { RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_FORK_READ, RACE_EXIT };
+enum race_op {
+	RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_FORK_READ, RACE_EXIT,
+	RACE_UFFD_MOVE,
+};
 
 /* What the racing processes report. */
 struct race_report {
@@ -382,6 +387,16 @@ FIXTURE_VARIANT_ADD(migrate_race, exit_of_sharers) {
 	.op = RACE_EXIT,
 };
 
+/*
+ * UFFDIO_MOVE of random ranges to the spare range after the region and
+ * back while they are migrated: move_pages_pte() meets folios locked by
+ * migration, migration entries and the anon_vma locked by its rmap walk,
+ * waits and retries; the migrator meets pages that are elsewhere now.
+ */
+FIXTURE_VARIANT_ADD(migrate_race, uffd_move) {
+	.op = RACE_UFFD_MOVE,
+};
+
 FIXTURE_VARIANT_ADD(migrate_race, thp_munmap) {
 	.op = RACE_MUNMAP,
 	.thp = true,
@@ -404,7 +419,7 @@ FIXTURE_VARIANT_ADD(migrate_race, thp_fork_only) {
 
 FIXTURE_SETUP(migrate_race)
 {
-	const char *missing = page_oracles_missing();
+	const char *missing = page_oracles_missing(), *why;
 	char mode[64];
 	size_t align;
 
@@ -425,7 +440,18 @@ FIXTURE_SETUP(migrate_race)
 			ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
 		self->pages = align / psize();
 	}
-	self->reserved_len = self->pages * psize() + align;
+	if (variant->op == RACE_UFFD_MOVE) {
+		int uffd;
+
+		why = uffd_open(&uffd, UFFD_FEATURE_MOVE,
+				"no UFFD_FEATURE_MOVE (kernel older than 6.8)");
+		if (uffd >= 0)
+			close(uffd);
+		if (why)
+			SKIP(return, "%s", why);
+	}
+	/* The region, and a spare range of its size for UFFDIO_MOVE. */
+	self->reserved_len = 2 * self->pages * psize() + align;
 	self->reserved = reserve_range(self->reserved_len);
 	ASSERT_NE(NULL, self->reserved);
 	self->base = (char *)(((unsigned long)self->reserved + align - 1) &
@@ -464,6 +490,7 @@ struct victim_model {
 	char *base;
 	int n;			/* pages */
 	bool thp;
+	int uffd;		/* RACE_UFFD_MOVE: ours, the spare range after */
 	struct page_tag tag[RACE_MAX_PAGES];
 };
 
@@ -499,6 +526,55 @@ static __noreturn void sharer(struct victim_model *v, int first, int last)
 	_exit(bad || victim_verify(v) ? 1 : 0);
 }
 
+/*
+ * Map the spare range after the region and register both with a
+ * userfaultfd of the victim's own (UFFDIO_MOVE needs one).
+ */
+static void victim_uffd_setup(struct victim_model *v)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = UFFD_FEATURE_MOVE };
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)v->base,
+			   .len = 2 * v->n * psize() },
+		.mode = UFFDIO_REGISTER_MODE_MISSING,
+	};
+	char *spare = v->base + v->n * psize();
+
+	v->uffd = syscall(__NR_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (v->uffd < 0 || ioctl(v->uffd, UFFDIO_API, &api) ||
+	    mmap(spare, v->n * psize(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != spare ||
+	    ioctl(v->uffd, UFFDIO_REGISTER, &reg))
+		_exit(2);
+}
+
+/*
+ * UFFDIO_MOVE of @len bytes from @from to @to, the rest again after a
+ * partial move or EAGAIN (a page under migration): 0, or -errno.
+ */
+static int victim_uffd_move(struct victim_model *v, char *to, char *from,
+			    size_t len)
+{
+	long long deadline = now_ms() + RACE_WAIT_MS;
+	struct uffdio_move mv;
+
+	while (len) {
+		mv = (struct uffdio_move){ .dst = (unsigned long)to,
+					   .src = (unsigned long)from,
+					   .len = len };
+		if (!ioctl(v->uffd, UFFDIO_MOVE, &mv))
+			return 0;
+		if (errno != EAGAIN || now_ms() > deadline)
+			return -errno;
+		if (mv.move > 0) {
+			to += mv.move;
+			from += mv.move;
+			len -= mv.move;
+		}
+	}
+	return 0;
+}
+
 /* One mutation of the victim's region while it is being migrated. */
 static void victim_round(struct victim_model *v, enum race_op op,
 			 unsigned long *rnd, struct race_report *r)
@@ -511,6 +587,16 @@ static void victim_round(struct victim_model *v, enum race_op op,
 	pid_t pid;
 
 	switch (op) {
+	case RACE_UFFD_MOVE:
+		status = victim_uffd_move(v, at + v->n * psize(), at, len);
+		if (!status)
+			status = victim_uffd_move(v, at, at + v->n * psize(), len);
+		if (status) {
+			fprintf(stderr, "# victim: UFFDIO_MOVE of pages %d-%d: %s\n",
+				first, last - 1, strerror(-status));
+			_exit(2);
+		}
+		break;
 	case RACE_MUNMAP:
 		munmap(at, len);
 		if (mmap(at, len, PROT_READ | PROT_WRITE,
@@ -575,6 +661,8 @@ static __noreturn void victim(FIXTURE_DATA(migrate_race) * self,
 		_exit(3);
 	v.thp = thp;
 	victim_map(&v);
+	if (op == RACE_UFFD_MOVE)
+		victim_uffd_setup(&v);
 	while (now_ms() < end) {
 		victim_round(&v, op, &rnd, r);
 		r->rounds++;
