@@ -5,7 +5,8 @@
 # the central assertion of every test of one binary (test/inverted/NAME.patch
 # for binary NAME); this builds each patched binary and requires that none
 # of its tests passes: each one fails (or SKIPs where the environment lacks
-# what it needs, e.g. two NUMA nodes on the host).
+# what it needs, e.g. two NUMA nodes on the host), and on the host the
+# binary exits 1 (4 when every test skipped).
 #
 #   test/inverted_checks.sh          on this kernel (as root)
 #   test/inverted_checks.sh --vm     also in QEMU via vmtest.sh, where the
@@ -97,10 +98,21 @@ for patch in "$top"/test/inverted/*.patch; do
 		continue
 	fi
 	"$copy/$bin" > "$work/out" 2>&1
+	rc=$?
 	judge "$work/out" ""
 	case $? in
-	0) report ok "$bin: every test fails with its central assertion inverted (host)" ;;
-	2) report ok "$bin: every test SKIPs on this host (the VM run judges it)" ;;
+	0) if [ "$rc" -eq 1 ]; then
+		report ok "$bin: every test fails with its central assertion inverted (host)"
+	   else
+		echo "exit code $rc with failed tests, want 1" > "$work/why"
+		report fail "$bin: every test fails with its central assertion inverted (host)"
+	   fi ;;
+	2) if [ "$rc" -eq 4 ]; then
+		report ok "$bin: every test SKIPs on this host (the VM run judges it)"
+	   else
+		echo "exit code $rc with every test skipped, want 4" > "$work/why"
+		report fail "$bin: every test SKIPs on this host (the VM run judges it)"
+	   fi ;;
 	*) report fail "$bin: every test fails with its central assertion inverted (host)" ;;
 	esac
 

@@ -15,6 +15,8 @@
 #   in-tree                  builds and runs inside a copy of a kernel tree
 #   suite-root               the whole suite on this kernel as root: no FAIL
 #   suite-nobody             the whole suite as nobody: no FAIL, root-only SKIP
+#   exit-codes               every binary exits 1 on a failure, 4 when all
+#                            its tests skipped, else 0 (test/exit_codes.sh)
 #   bench                    anon_vma_bench: table, JSON, compare, plot and
 #                            the repeat-run tolerance (test/bench_checks.sh)
 #   stress                   anon_vma_stress replays, finds an injected model
@@ -100,6 +102,9 @@ in_tree() {
 		TARGETS=mm/anon_vma_lazy run_tests > "$work/in-tree.out" 2>&1
 	cat "$work/in-tree.out"
 	grep -q '^ok 1 selftests: mm/anon_vma_lazy: fork_chain' \
+		"$work/in-tree.out" &&
+	# memory_failure runs only when asked for (-d): all of it skips.
+	grep -qE '^ok [0-9]+ selftests: mm/anon_vma_lazy: memory_failure # SKIP' \
 		"$work/in-tree.out"
 }
 
@@ -163,6 +168,7 @@ step vmtest-args sh "$top/test/vm_checks.sh"
 step in-tree in_tree
 step suite-root suite_root
 step suite-nobody suite_nobody
+step exit-codes sh "$top/test/exit_codes.sh" "$work/build-gcc"
 step bench sh "$top/test/bench_checks.sh"
 step stress sh "$top/test/stress_checks.sh"
 if [ "${AVL_CHECK_VM:-1}" != 0 ]; then

@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "crew.h"
 #include "env.h"
 #include "khealth.h"
@@ -395,4 +396,4 @@ TEST_F_TIMEOUT(accounting, double_reuse_after_middle_exits, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -65,6 +65,7 @@
 #endif
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "crew.h"
 #include "env.h"
 #include "fault_world.h"
@@ -810,4 +811,4 @@ TEST_F_TIMEOUT(fault_thp, madv_collapse, 120)
 			     "MADV_COLLAPSE", false);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -58,6 +58,7 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "env.h"
 #include "fork_region.h"
 #include "khealth.h"
@@ -872,4 +873,4 @@ TEST_F_TIMEOUT(fork_misc, churn_slab_counts, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

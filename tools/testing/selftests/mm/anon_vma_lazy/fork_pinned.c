@@ -21,6 +21,7 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "env.h"
 #include "fork_region.h"
 #include "khealth.h"
@@ -331,4 +332,4 @@ TEST_F(fork_pinned, collapse_refused_while_pinned)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -33,6 +33,7 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "ksm_checks.h"
 
 FIXTURE(ksm) {
@@ -664,4 +665,4 @@ TEST_F_TIMEOUT(ksm_tree, cow_identical_merge_migrate_then_exits, 120)
 	cow_identical_then_exits(_metadata, self, variant->exit_order, nodes);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "ksm_checks.h"
 
 FIXTURE(ksm_numa) {
@@ -456,4 +457,4 @@ TEST_F_TIMEOUT(ksm_numa, stale_stable_nodes_in_both_trees, 120)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -34,6 +34,7 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "env.h"
 #include "khealth.h"
 #include "oracles.h"
@@ -274,4 +275,4 @@ TEST_F_TIMEOUT(memory_failure, soft_offline_every_mapper_follows, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

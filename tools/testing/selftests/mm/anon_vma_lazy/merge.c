@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "env.h"
 #include "khealth.h"
 #include "oracles.h"
@@ -440,4 +441,4 @@ TEST_F(merge, neighbour_anon_vma_adopted_at_first_fault)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

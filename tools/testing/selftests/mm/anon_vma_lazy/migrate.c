@@ -65,6 +65,7 @@
 #include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "migrate_checks.h"
 #include "migrate_thp_fixture.h"
 
@@ -905,4 +906,4 @@ TEST_F_TIMEOUT(migrate_thp, collapse_in_child, 60)
 	check_log(_metadata, &self->health);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

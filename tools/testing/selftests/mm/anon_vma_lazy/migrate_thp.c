@@ -34,6 +34,7 @@
 #include <linux/mempolicy.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "migrate_checks.h"
 #include "migrate_thp_fixture.h"
 
@@ -753,4 +754,4 @@ TEST_F_TIMEOUT(migrate_mthp, partly_unmapped_then_migrate, 60)
 	check_log(_metadata, &self->health);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -35,6 +35,7 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "crew.h"
 #include "scenario_test.h"
 
@@ -898,4 +899,4 @@ TEST_F_TIMEOUT(mremap_misc, unfaulted_dontunmap_before_its_start, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

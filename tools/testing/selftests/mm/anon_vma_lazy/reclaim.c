@@ -36,6 +36,7 @@
 #include <sys/mman.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "scenario_test.h"
 #include "memcg_world.h"
 
@@ -782,4 +783,4 @@ TEST_F_TIMEOUT(page_idle, touched_pages_are_busy, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -48,6 +48,7 @@
 #include <linux/kernel-page-flags.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "scenario_test.h"
 
 FIXTURE(split) {
@@ -753,4 +754,4 @@ TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

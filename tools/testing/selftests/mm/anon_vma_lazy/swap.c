@@ -27,6 +27,7 @@
 #include <sys/mman.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "memcg_world.h"
 
 /* ---- memcg_mlock_onfault: swap-in into a locked VMA --------------------- */
@@ -387,4 +388,4 @@ TEST_F_TIMEOUT(swapin_race, both_threads_fault_swapped_pages, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

@@ -37,6 +37,7 @@
 #include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "crew.h"
 #include "env.h"
 #include "khealth.h"
@@ -987,4 +988,4 @@ TEST_F_TIMEOUT(uffd_move_thp, shared_pmd_busy_until_reused, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN

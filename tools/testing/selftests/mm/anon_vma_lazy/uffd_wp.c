@@ -34,6 +34,7 @@
 #include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
+#include "harness_main.h"
 #include "env.h"
 #include "khealth.h"
 #include "oracles.h"
@@ -442,4 +443,4 @@ TEST_F_TIMEOUT(uffd_wp_sync, write_waits_for_the_handler, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-TEST_HARNESS_MAIN
+AVL_HARNESS_MAIN
