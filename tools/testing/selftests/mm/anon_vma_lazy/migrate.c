@@ -327,7 +327,7 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 
 #define RACE_PAGES	64
 #define RACE_MAX_PAGES	512	/* the thp variants: one PMD */
-#define RACE_MS		3000
+#define RACE_MS		2000
 #define RACE_WAIT_MS	30000	/* a sharer, the quiet phase */
 #define RACE_DEADLINE_MS	(RACE_MS + RACE_WAIT_MS)
 
