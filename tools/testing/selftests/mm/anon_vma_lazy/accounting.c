@@ -25,6 +25,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "../../kselftest_harness.h"
@@ -246,6 +247,144 @@ TEST_F_TIMEOUT(accounting, fork_chains_leak_nothing, 120)
 		TH_LOG("after %d chains: %s", CHAIN_ITERATIONS, report);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- generations: fork, then the parent exits, over and over ----------- */
+
+/*
+ * A process that forks and exits, its child that forks and exits, and so
+ * on: one process alive at a time, each inheriting and COW-writing the
+ * same VMA. Each fork links the child's VMA to every anon_vma of the
+ * parent's chain and gives it one of its own, so without reuse the
+ * hierarchy grows by an anon_vma and a chain link per generation, forever
+ * (fixed in 2015 by 7a3ef208e662, "mm: prevent endless growth of anon_vma
+ * hierarchy": fork reuses an ancestor anon_vma that has no VMA left and
+ * at most one child; the corner cases followed in b800c91a0517 and
+ * 3fe89b3e2a7b). Whatever the kernel's scheme, the counts must stay
+ * bounded: between generation GEN_FIRST and GEN_LAST nothing may grow by
+ * more than the tolerance, and the last generation's pages must hold what
+ * each generation wrote.
+ *
+ *   G0 [ 0 0 ... 0 ]  forks G1, exits;  G1 writes page 1, forks G2, exits;
+ *   ... G1000 writes page 1000 % 16; counts at G50 and at G1000
+ */
+#define GEN_PAGES	16
+#define GEN_FIRST	50
+#define GEN_LAST	1000
+
+/* Who wrote page @i last, as generation @g sees it (0: nobody). */
+static int gen_writer(int g, int i)
+{
+	int w = g - ((g - i) % GEN_PAGES + GEN_PAGES) % GEN_PAGES;
+
+	return w > 0 ? w : 0;
+}
+
+static int gen_verify(char *region, int g)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < GEN_PAGES; i++) {
+		struct page_tag tag = { .owner = gen_writer(g, i), .index = i };
+
+		bad += !!tag_verify(region + i * psize(), psize(), &tag, NULL);
+	}
+	return bad;
+}
+
+/* The chain of generations; reports on @report, waits for @go. */
+static __noreturn void generations(char *region, int report, int go)
+{
+	struct page_tag tag;
+	int g, i;
+	pid_t pid;
+
+	for (i = 0; i < GEN_PAGES; i++) {
+		tag = (struct page_tag){ .owner = 0, .index = i };
+		tag_fill(region + i * psize(), psize(), &tag);
+	}
+	for (g = 1; g <= GEN_LAST; g++) {
+		pid = fork();
+		if (pid < 0) {
+			if (write(report, "F", 1) != 1)
+				_exit(2);
+			_exit(1);
+		}
+		/*
+		 * The parent goes, the child carries on (no parent-death
+		 * signal: each outlives its parent by design; the chain
+		 * ends by itself within seconds).
+		 */
+		if (pid > 0)
+			_exit(0);
+		i = g % GEN_PAGES;
+		tag = (struct page_tag){ .owner = g, .index = i };
+		tag_fill(region + i * psize(), psize(), &tag);
+		if (g != GEN_FIRST && g != GEN_LAST)
+			continue;
+		if (write(report, gen_verify(region, g) ? "X" : "R", 1) != 1 ||
+		    wait_byte(go, WAIT_MS) != 'G')
+			_exit(1);
+	}
+	_exit(0);
+}
+
+TEST_F_TIMEOUT(accounting, fork_generations_stay_bounded, 120)
+{
+	size_t len = GEN_PAGES * psize();
+	int report[2], go[2], status;
+	struct slab_baseline first;
+	char buf[2048], byte;
+	long long deadline;
+	pid_t pid;
+
+	self->area = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->area);
+	self->area_len = len;
+	ASSERT_EQ(0, madvise(self->area, len, MADV_NOHUGEPAGE));
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	ASSERT_EQ(0, pipe(report));
+	ASSERT_EQ(0, pipe(go));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		close(report[0]);
+		close(go[1]);
+		generations(self->area, report[1], go[0]);
+	}
+	close(report[1]);
+	close(go[0]);
+
+	byte = wait_byte(report[0], WAIT_MS);
+	EXPECT_EQ('R', byte) TH_LOG("generation %d: %s", GEN_FIRST,
+				    byte == 'X' ? "wrong contents" : "no report");
+	slab_baseline_take(&first, buf, sizeof(buf));
+	ASSERT_EQ(1, write(go[1], "G", 1));
+	byte = wait_byte(report[0], 4 * WAIT_MS);
+	EXPECT_EQ('R', byte) TH_LOG("generation %d: %s", GEN_LAST,
+				    byte == 'X' ? "wrong contents" : "no report");
+	EXPECT_EQ(0, slab_baseline_exceeded(&first, TOLERANCE, buf, sizeof(buf)))
+		TH_LOG("from generation %d to %d: %s", GEN_FIRST, GEN_LAST, buf);
+	ASSERT_EQ(1, write(go[1], "G", 1));
+	close(go[1]);
+	close(report[0]);
+
+	/* Every generation is ours to reap (subreaper), within a deadline. */
+	deadline = now_ms() + WAIT_MS;
+	while (now_ms() < deadline) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid < 0)
+			break;		/* no children left */
+		if (pid == 0)
+			usleep(1000);
+	}
+	EXPECT_EQ(-1, waitpid(-1, &status, WNOHANG)) TH_LOG("generations left");
+	EXPECT_EQ(0, slab_baseline_exceeded(&self->base, TOLERANCE, buf,
+					    sizeof(buf)))
+		TH_LOG("after the last generation exited: %s", buf);
+	EXPECT_EQ(0, khealth_check(&self->health, buf, sizeof(buf)))
+		TH_LOG("kernel log / taint:\n%s", buf);
 }
 
 /* ---- anon_vma reuse at fork ---------------------------------------------- */

@@ -7,7 +7,6 @@
 #ifndef __AVL_FORK_REGION_H
 #define __AVL_FORK_REGION_H
 
-#include <poll.h>
 #include <stdbool.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -65,17 +64,6 @@ static inline int check_region(struct __test_metadata *_metadata,
 		}
 	}
 	return bad;
-}
-
-/* A byte from @fd within @timeout_ms: the byte, or -1. */
-static inline int wait_byte(int fd, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	char byte;
-
-	if (poll(&pfd, 1, timeout_ms) != 1 || read(fd, &byte, 1) != 1)
-		return -1;
-	return byte;
 }
 
 /*

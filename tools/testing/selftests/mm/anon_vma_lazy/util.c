@@ -223,3 +223,13 @@ char proc_state(pid_t pid)
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' ? p[2] : 0;
 }
+
+int wait_byte(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char byte;
+
+	if (poll(&pfd, 1, timeout_ms) != 1 || read(fd, &byte, 1) != 1)
+		return -1;
+	return byte;
+}

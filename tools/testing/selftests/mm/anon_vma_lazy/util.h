@@ -89,6 +89,9 @@ int write_ulong(const char *path, unsigned long value);
  * reaped), or -errno (e.g. -ECHILD: not our child).
  */
 int reap_with_deadline(pid_t pid, int timeout_ms, int *status);
+
+/* A byte from @fd within @timeout_ms: the byte, or -1. */
+int wait_byte(int fd, int timeout_ms);
 /*
  * The state letter of /proc/@pid/stat ('R', 'S', 'D', 'Z', ...), or 0
  * when the process is gone.
