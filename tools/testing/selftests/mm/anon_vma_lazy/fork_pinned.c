@@ -190,6 +190,33 @@ TEST_F(fork_pinned, fork_copies_pinned_pages)
 }
 
 /*
+ * A PMD-aligned range of one PMD in @area (2 PMDs reserved), faulted with
+ * @advice (MADV_HUGEPAGE or MADV_NOHUGEPAGE), page i tagged { @owner, i };
+ * NULL on failure.
+ */
+static char *map_pmd_range(unsigned long pmd, char **area, int advice,
+			   __u32 owner)
+{
+	char *range;
+	size_t i;
+
+	*area = reserve_range(2 * pmd);
+	if (!*area)
+		return NULL;
+	range = (char *)(((unsigned long)*area + pmd - 1) & ~(pmd - 1));
+	if (mmap(range, pmd, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != range ||
+	    madvise(range, pmd, advice))
+		return NULL;
+	for (i = 0; i < pmd / psize(); i++) {
+		struct page_tag tag = { .owner = owner, .index = i };
+
+		tag_fill(range + i * psize(), psize(), &tag);
+	}
+	return range;
+}
+
+/*
  * The same with a pinned THP mapped by one PMD: fork cannot share the PMD
  * (copy_huge_pmd() gives up, splits it and lets the PTE copy run), and the
  * child gets a copy of every subpage.
@@ -199,28 +226,18 @@ TEST_F(fork_pinned, fork_copies_pinned_pages)
  */
 TEST_F(fork_pinned, fork_copies_pinned_thp)
 {
-	unsigned long pmd = read_pmd_pagesize(), a;
+	unsigned long pmd = read_pmd_pagesize();
 	char *area, *thp, report[2048];
 	struct pagemap_entry e;
 	const char *why;
-	int ring, i, pages;
+	int ring, pages;
 	__u64 flags;
 
 	if (!pmd || pmd / psize() > PIN_MAX_PAGES)
 		SKIP(return, "no PMD-sized THP of at most %d pages", PIN_MAX_PAGES);
 	pages = pmd / psize();
-	area = reserve_range(2 * pmd);
-	ASSERT_NE(NULL, area);
-	a = ((unsigned long)area + pmd - 1) & ~(pmd - 1);
-	thp = (char *)a;
-	ASSERT_EQ(thp, mmap(thp, pmd, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-	ASSERT_EQ(0, madvise(thp, pmd, MADV_HUGEPAGE));
-	for (i = 0; i < pages; i++) {
-		struct page_tag tag = { .owner = 3, .index = i };
-
-		tag_fill(thp + i * psize(), psize(), &tag);
-	}
+	thp = map_pmd_range(pmd, &area, MADV_HUGEPAGE, 3);
+	ASSERT_NE(NULL, thp);
 	ASSERT_EQ(0, pagemap_get(0, (unsigned long)thp, &e));
 	if (kpageflags_get(e.pfn, &flags) || !kpf_has(flags, KPF_THP)) {
 		munmap(area, 2 * pmd);
@@ -257,7 +274,7 @@ TEST_F(fork_pinned, fork_copies_pinned_thp)
 
 TEST_F(fork_pinned, collapse_refused_while_pinned)
 {
-	unsigned long pmd = read_pmd_pagesize(), a;
+	unsigned long pmd = read_pmd_pagesize();
 	static __u64 pfn[PIN_MAX_PAGES];
 	char *area, *range, report[2048];
 	struct pagemap_entry e;
@@ -268,18 +285,8 @@ TEST_F(fork_pinned, collapse_refused_while_pinned)
 	if (!pmd || pmd / psize() > PIN_MAX_PAGES)
 		SKIP(return, "no PMD-sized THP of at most %d pages", PIN_MAX_PAGES);
 	pages = pmd / psize();
-	area = reserve_range(2 * pmd);
-	ASSERT_NE(NULL, area);
-	a = ((unsigned long)area + pmd - 1) & ~(pmd - 1);
-	range = (char *)a;
-	ASSERT_EQ(range, mmap(range, pmd, PROT_READ | PROT_WRITE,
-			      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
-	ASSERT_EQ(0, madvise(range, pmd, MADV_NOHUGEPAGE));
-	for (i = 0; i < pages; i++) {
-		struct page_tag tag = { .owner = 4, .index = i };
-
-		tag_fill(range + i * psize(), psize(), &tag);
-	}
+	range = map_pmd_range(pmd, &area, MADV_NOHUGEPAGE, 4);
+	ASSERT_NE(NULL, range);
 	ASSERT_EQ(0, madvise(range, pmd, MADV_HUGEPAGE));
 	why = pin_buffer(_metadata, range, PINNED * psize(), &ring);
 	if (why) {
