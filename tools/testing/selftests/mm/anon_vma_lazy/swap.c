@@ -51,8 +51,18 @@ FIXTURE(memcg_mlock_onfault) {
 	struct memcg_world w;
 };
 
+/*
+ * MADV_PAGEOUT isolates only folios on the LRU: pages still in another
+ * CPU's LRU batch stay mapped. The crew inherits our CPU.
+ */
+static void pin_for_pageout(struct __test_metadata *_metadata)
+{
+	ASSERT_EQ(0, pin_to_this_cpu());
+}
+
 FIXTURE_SETUP(memcg_mlock_onfault)
 {
+	pin_for_pageout(_metadata);
 	memcg_world_setup(_metadata, &self->w, 1, false, "memcg_mlock_onfault");
 }
 
@@ -128,6 +138,7 @@ FIXTURE_SETUP(memcg_swap_shared)
 	struct memcg_world *w = &self->w;
 	int m;
 
+	pin_for_pageout(_metadata);
 	memcg_world_setup(_metadata, w, SWAP_SHARERS, false,
 			  "memcg_swap_shared");
 	if (_metadata->exit_code)
