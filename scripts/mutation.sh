@@ -103,7 +103,7 @@ if [ "$categories" = all ]; then
 	runner_args=(-a)
 else
 	[ -n "$categories" ] ||
-		categories=$("$suite/run_vmtests.sh" -n | awk '$1 != "stress" { printf "%s%s", s, $1; s = "," }')
+		categories=$("$suite/run_vmtests.sh" -l | awk '$1 != "stress" { printf "%s%s", s, $1; s = "," }')
 	IFS=, read -ra cats <<< "$categories"
 	for c in "${cats[@]}"; do
 		runner_args+=(-t "$c")

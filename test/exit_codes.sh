@@ -60,7 +60,7 @@ check() {
 	fi
 }
 
-bins=$("$suite/run_vmtests.sh" -n -d | awk '{ print $2 }')
+bins=$("$suite/run_vmtests.sh" -l -d | awk '{ print $2 }')
 [ -n "$bins" ] || { echo "not ok 1 no binaries listed"; exit 1; }
 for bin in $bins; do
 	check nobody "$bin"

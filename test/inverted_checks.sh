@@ -124,7 +124,7 @@ for patch in "$top"/test/inverted/*.patch; do
 		report fail "$bin: inverted static build"
 		continue
 	fi
-	cat=$("$suite/run_vmtests.sh" -n -d | awk -v b="$bin" '$2 == b { print $1 }')
+	cat=$("$suite/run_vmtests.sh" -l -d | awk -v b="$bin" '$2 == b { print $1 }')
 	"$suite/vmtest.sh" -B "$static" -- -d -t "$cat" > "$work/vm.out" 2> "$work/vm.err"
 	if judge "$work/vm.out" "# "; then
 		report ok "$bin: every test fails with its central assertion inverted (VM)"

@@ -426,23 +426,23 @@ checks() {
 	expect_rc 2; out_empty; not_ran
 	report "stray argument: exit 2, nothing run"
 
-	R "a:fake_touch b:fake_pass c:fake_env:destructive" -n
+	R "a:fake_touch b:fake_pass c:fake_env:destructive" -l
 	expect_rc 0; not_ran; err_empty
 	[ "$(cat "$work/out")" = "a fake_touch
 b fake_pass" ] || bad "list differs"
-	report "-n lists category and binary, runs nothing"
+	report "-l lists category and binary, runs nothing"
 
-	R "a:fake_touch b:fake_pass c:fake_env:destructive" -n -d
+	R "a:fake_touch b:fake_pass c:fake_env:destructive" -l -d
 	expect_rc 0; not_ran
 	[ "$(cat "$work/out")" = "a fake_touch
 b fake_pass
 c fake_env" ] || bad "list differs"
-	report "-n -d lists destructive categories too"
+	report "-l -d lists destructive categories too"
 
-	R "a:fake_touch b:fake_pass" -n -t b
+	R "a:fake_touch b:fake_pass" -l -t b
 	expect_rc 0
 	[ "$(cat "$work/out")" = "b fake_pass" ] || bad "list differs"
-	report "-n -t lists only the selected category"
+	report "-l -t lists only the selected category"
 
 	R "p:fake_pass"
 	expect_rc 0; ktap_valid

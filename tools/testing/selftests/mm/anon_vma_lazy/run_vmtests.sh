@@ -74,7 +74,7 @@ klog_patterns() {
 
 usage() {
 	cat <<EOF
-Usage: $me [-a] [-d] [-n] [-t CATEGORY]... [-h]
+Usage: $me [-a] [-d] [-l] [-t CATEGORY]... [-h]
 
 Run the anon_vma_lazy selftests and report KTAP.
 
@@ -82,7 +82,7 @@ Run the anon_vma_lazy selftests and report KTAP.
   -a           run every non-destructive category (the default)
   -d           also run destructive categories, and export
                AVL_DESTRUCTIVE=1 to the tests
-  -n           list what would run (category and binary), run nothing
+  -l           list what would run (category and binary), run nothing
   -h           show this help
 
 Categories:
@@ -127,11 +127,11 @@ opt_all=0
 opt_destructive=0
 opt_list=0
 selected=
-while getopts adnht: opt; do
+while getopts adlht: opt; do
 	case $opt in
 	a) opt_all=1 ;;
 	d) opt_destructive=1 ;;
-	n) opt_list=1 ;;
+	l) opt_list=1 ;;
 	h) usage; exit 0 ;;
 	t) selected="$selected $OPTARG" ;;
 	*) usage >&2; exit 2 ;;

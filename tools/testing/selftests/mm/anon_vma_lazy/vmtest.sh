@@ -816,7 +816,7 @@ main() {
 	if [ -z "$guest_cmd" ] && [ $interactive -eq 0 ] &&
 	   [ -f "$SUITE_DIR/run_vmtests.sh" ]; then
 		local lrc=0
-		sh "$SUITE_DIR/run_vmtests.sh" -n "${runner_args[@]}" \
+		sh "$SUITE_DIR/run_vmtests.sh" -l "${runner_args[@]}" \
 			> /dev/null 2> "${TMPDIR:-/tmp}/avl-vmtest-args.$$" || lrc=$?
 		if [ $lrc -eq 2 ]; then
 			head -n 1 "${TMPDIR:-/tmp}/avl-vmtest-args.$$" >&2
