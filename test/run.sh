@@ -11,6 +11,9 @@
 #   checkpatch               checkpatch.pl --no-tree --strict on every C file
 #   unit                     helper-library parsers on fixture files
 #   runner                   run_vmtests.sh options, accounting, knob restore
+#   tree                     a binary or the runner killed mid-test (KILL,
+#                            TERM, INT) leaves no process and no changed
+#                            knob behind; the lock (test/tree_checks.sh)
 #   vmtest-args              vmtest.sh argument and kernel-file checks
 #   in-tree                  builds and runs inside a copy of a kernel tree
 #   suite-root               the whole suite on this kernel as root: no FAIL
@@ -196,6 +199,7 @@ step test-names sh "$top/test/names_check.sh" "$work/build-gcc"
 step checkpatch checkpatch
 step unit make -C "$top/test/unit" check
 step runner sh "$top/test/runner_checks.sh"
+step tree sh "$top/test/tree_checks.sh"
 step vmtest-args sh "$top/test/vm_checks.sh"
 step in-tree in_tree
 step suite-root suite_root

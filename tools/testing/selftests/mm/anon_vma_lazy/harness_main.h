@@ -14,13 +14,21 @@
  * kselftest_harness.h and end the file with AVL_HARNESS_MAIN instead of
  * TEST_HARNESS_MAIN (a main() of its own calls avl_harness_start()
  * before test_harness_run()).
+ *
+ * avl_harness_start() also makes the binary keep the suite's guarantees
+ * when it runs without run_vmtests.sh (run_kselftest.sh, CI bots): as root
+ * it takes the suite's lock, and the test's whole process tree dies with
+ * the binary (tree_guard.h).
  */
 #ifndef __AVL_HARNESS_MAIN_H
 #define __AVL_HARNESS_MAIN_H
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "tree_guard.h"
 
 static pid_t avl_harness_pid;
 
@@ -40,6 +48,18 @@ static inline void avl_harness_exit(void)
 /* Before test_harness_run(): the exit code of an all-skip run is 4. */
 static inline void avl_harness_start(void)
 {
+	int ret;
+
+	ret = suite_lock_take();
+	if (ret) {
+		printf("Bail out! the anon_vma_lazy lock: %s (another run holds it?)\n",
+		       strerror(-ret));
+		exit(KSFT_FAIL);
+	}
+	ret = tree_guard_start();
+	if (ret)
+		printf("# no process-tree guard (%s): a killed run may leave processes behind\n",
+		       strerror(-ret));
 	avl_harness_pid = getpid();
 	atexit(avl_harness_exit);
 }

@@ -23,6 +23,10 @@
 #   AVL_LOCK_WAIT=SECONDS  how long to wait for another run (default 900)
 # Exported to the test binaries:
 #   AVL_DESTRUCTIVE=1   only with -d; unset otherwise
+#   AVL_RUNNER_PID=PID  this runner: a binary's tree guard kills the
+#                       binary and its test processes when the runner
+#                       dies, even by SIGKILL (tree_guard.h), and the
+#                       binary leaves the lock to the runner
 
 # The category table, in run order: one "category:binary" entry per line,
 # "category:binary:destructive" for a category that runs only with -d.
@@ -208,6 +212,8 @@ if [ $opt_destructive = 1 ]; then
 else
 	unset AVL_DESTRUCTIVE
 fi
+AVL_RUNNER_PID=$$
+export AVL_RUNNER_PID
 
 uid=$(id -u 2>/dev/null || echo unknown)
 
