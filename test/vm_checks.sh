@@ -124,6 +124,85 @@ expect_early 2 'cannot read /nonexistent.patch' \
 	"--coverage-diff of a missing patch: exit 2" \
 	-- --coverage-diff /nonexistent.patch
 
+# --bisect, with a QEMU stand-in that plays a guest: it writes what the
+# real one would to the console and KTAP files (FAKE_GUEST says what
+# happens), so every mapping is checked without booting anything.
+cat > "$tmp/fakeguest" <<'EOF'
+#!/bin/sh
+con= ktap=
+for a in "$@"; do
+	case $a in
+	file,id=con,path=*) con=${a#file,id=con,path=} ;;
+	file,id=ktap,path=*) ktap=${a#file,id=ktap,path=} ;;
+	esac
+done
+mark=@@AVL-VMTEST
+echo "Linux version 6.12.0-fake" > "$con"
+case $FAKE_GUEST in
+panic_boot) echo "Kernel panic - not syncing: fake" >> "$con"; exit 0 ;;
+hang_boot) exec sleep 60 ;;
+esac
+echo "$mark START uptime=1.0" >> "$ktap"
+echo "$mark runner start" >> "$con"
+case $FAKE_GUEST in
+panic_run) echo "Kernel panic - not syncing: fake" >> "$con"; exit 0 ;;
+hang_run) exec sleep 60 ;;
+pass) rc=0 ;;
+fail) rc=1 ;;
+skip) rc=4 ;;
+warn) rc=0; echo "WARNING: CPU: 0 PID: 1 at mm/rmap.c:1 fake+0x0/0x1" >> "$con" ;;
+esac
+echo "$mark runner end rc=$rc" >> "$con"
+echo "$mark EXIT rc=$rc uptime=2.0" >> "$ktap"
+exit 0
+EOF
+chmod +x "$tmp/fakeguest"
+# A file that passes vmtest.sh's bzImage checks: "HdrS" at 0x202, 64-bit
+# xloadflags at 0x236.
+head -c 4096 /dev/zero > "$tmp/fake-bzImage"
+printf HdrS | dd of="$tmp/fake-bzImage" bs=1 seek=514 conv=notrunc 2>/dev/null
+printf '\001' | dd of="$tmp/fake-bzImage" bs=1 seek=566 conv=notrunc 2>/dev/null
+mkdir -p "$tmp/nobins"
+
+# bisect_check GUEST WANT DESCRIPTION [vmtest args...]
+bisect_check() {
+	guest=$1 want=$2 desc=$3
+	shift 3
+	FAKE_GUEST=$guest QEMU=$tmp/fakeguest AVL_CACHE=$tmp/cache \
+		"$vmtest" --bisect -k "$tmp/fake-bzImage" -B "$tmp/nobins" -t 5 \
+		-l "$tmp/bisect.log" "$@" > "$tmp/out" 2> "$tmp/err" < /dev/null
+	rc=$?
+	ok=0
+	if [ $rc -ne "$want" ]; then
+		echo "# --bisect, $desc: exit code $rc, want $want"
+		ok=1
+	fi
+	grep -q "bisect: vmtest.sh exit code" "$tmp/err" ||
+		{ echo "# --bisect, $desc: no bisect line on stderr"; ok=1; }
+	result $ok "--bisect: $desc: $want"
+}
+
+if command -v "${BUSYBOX:-busybox}" > /dev/null 2>&1; then
+	bisect_check pass 0 "the suite passed"
+	bisect_check fail 1 "a test failed"
+	bisect_check warn 1 "a WARNING in the guest log"
+	bisect_check panic_run 1 "a panic while the suite ran"
+	bisect_check hang_run 1 "a hang while the suite ran"
+	bisect_check skip 125 "every test skipped"
+	bisect_check panic_boot 125 "a panic before the suite started"
+	bisect_check hang_boot 125 "a hang before the suite started"
+	bisect_check pass 128 "a usage error" --no-such-option
+	QEMU=/nonexistent/qemu AVL_CACHE=$tmp/cache "$vmtest" --bisect \
+		-k "$tmp/fake-bzImage" -B "$tmp/nobins" \
+		> "$tmp/out" 2> "$tmp/err" < /dev/null
+	[ $? -eq 125 ]
+	result $? "--bisect: a host-side failure (no QEMU): 125"
+else
+	n=$((n + 1))
+	passed=$((passed + 1))
+	echo "ok $n - --bisect # SKIP no busybox for the initramfs"
+fi
+
 if [ $boot -eq 1 ]; then
 	log=$tmp/guest.log
 	"$vmtest" -l "$log" -- -t fork > "$tmp/out" 2> "$tmp/err"

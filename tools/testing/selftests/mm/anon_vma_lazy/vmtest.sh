@@ -93,6 +93,7 @@ Kernel (one of):
   -j, --jobs N          make -j for kernel and test builds (default: $jobs)
   -b, --build-only      build the kernel and the tests, print the bzImage path,
                         do not boot
+      --bisect          exit codes for "git bisect run" (below)
 
 Guest:
   -m, --memory SIZE     guest RAM, split evenly over the nodes (default: $mem;
@@ -151,6 +152,15 @@ Exit codes:
        suite; the log file holds the console output
   126  host-side failure: kernel or test build failed, QEMU or busybox missing
 
+With --bisect, for "git bisect run" (125 = skip this commit, 1-127 = bad,
+above 127 = stop bisecting):
+  0    the suite passed
+  1    a test failed, a WARNING/BUG in the log, a crash or a hang once the
+       suite had started
+  125  the kernel did not build or did not boot to the suite (crash or hang
+       before it), a host-side failure, or every test was skipped
+  128  usage error, or vmtest.sh was interrupted: the bisection stops
+
 Environment: AVL_CACHE (default ~/.cache/anon_vma_lazy), AVL_BIN_DIR,
 AVL_ACCEL, QEMU (default qemu-system-x86_64), BUSYBOX (default: busybox).
 EOF
@@ -175,6 +185,7 @@ parse_args() {
 			coverage_diff=$2; shift 2 ;;
 		-j|--jobs) need_arg "$1" $#; jobs=$2; shift 2 ;;
 		-b|--build-only) build_only=1; shift ;;
+		--bisect) shift ;;	# handled before main(), see the end
 		-m|--memory) need_arg "$1" $#; mem=$2; shift 2 ;;
 		-c|--cpus) need_arg "$1" $#; cpus=$2; shift 2 ;;
 		-n|--nodes) need_arg "$1" $#; nodes=$2; shift 2 ;;
@@ -959,6 +970,9 @@ main() {
 	end_up=$(sed -n "s/^$MARK EXIT rc=[0-9]* uptime=\([0-9.]*\).*/\1/p" "$ktap")
 	[ -z "$start_up" ] ||
 		say "timing: guest reached the runner at ${start_up} s guest uptime"
+	# For --bisect: a crash or hang from here on is the kernel's fault.
+	[ -z "$n_start" ] || [ -z "${AVL_BISECT_STATE:-}" ] ||
+		echo started > "$AVL_BISECT_STATE"
 
 	local boot_res=0 run_res=0 after_res=0
 	scan_log "$logfile" "boot" 1 "${n_start:-$n_last}" || boot_res=$?
@@ -1007,4 +1021,37 @@ main() {
 	exit "$rc"
 }
 
+# --bisect: run everything as usual, then map the exit code for git bisect
+# run: whether a crash or a hang counts against the commit depends on
+# whether the guest got as far as the suite (main() notes it in a file).
+bisect_exit() {
+	local rc=$1 started=$2
+
+	case $rc in
+	0) echo 0 ;;
+	1) echo 1 ;;
+	124 | 125) [ "$started" = started ] && echo 1 || echo 125 ;;
+	4 | 126) echo 125 ;;
+	*) echo 128 ;;
+	esac
+}
+
+bisect=0
+for arg in "$@"; do
+	[ "$arg" = -- ] && break
+	[ "$arg" = --bisect ] && bisect=1
+done
+if [ $bisect -eq 1 ]; then
+	AVL_BISECT_STATE=$(mktemp "${TMPDIR:-/tmp}/avl-bisect.XXXXXX") ||
+		exit 128
+	export AVL_BISECT_STATE
+	trap 'rm -f "$AVL_BISECT_STATE"; exit 128' INT TERM
+	( main "$@" )
+	rc=$?
+	started=$(cat "$AVL_BISECT_STATE" 2>/dev/null)
+	rm -f "$AVL_BISECT_STATE"
+	brc=$(bisect_exit "$rc" "$started")
+	say "bisect: vmtest.sh exit code $rc${started:+ (the suite had started)}: $brc for git bisect run"
+	exit "$brc"
+fi
 main "$@"
