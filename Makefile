@@ -4,13 +4,15 @@
 # (the part that would go upstream) and in scripts/ and test/ (this
 # repository's own plumbing and checks).
 #
-#   make run    build and run the suite on the running kernel (as root)
+#   make run    build and run the suite on the running kernel (as root;
+#               RUN_ARGS, default "-a -s": every category, with a temporary
+#               swap device so that the swap and pageout tests run)
 #   make check  the project's own tests (see test/run.sh)
 #   make vm     run the suite in QEMU (VM_ARGS="-k bzImage -- -t fork")
 #   make clean
 
 SELFTEST := tools/testing/selftests/mm/anon_vma_lazy
-RUN_ARGS ?= -a
+RUN_ARGS ?= -a -s
 VM_ARGS ?=
 
 .PHONY: all deps framework build run check vm clean

@@ -16,7 +16,9 @@
 #                            knob behind; the lock (test/tree_checks.sh)
 #   vmtest-args              vmtest.sh argument and kernel-file checks
 #   in-tree                  builds and runs inside a copy of a kernel tree
-#   suite-root               the whole suite on this kernel as root: no FAIL
+#   suite-root               the whole suite on this kernel as root, with a
+#                            temporary swap device (-s): no FAIL, swap as
+#                            before afterwards
 #   suite-nobody             the whole suite as nobody: no FAIL, root-only SKIP
 #   exit-codes               every binary exits 1 on a failure, 4 when all
 #                            its tests skipped, else 0 (test/exit_codes.sh)
@@ -143,9 +145,25 @@ in_tree() {
 		grep -qx 'mm/anon_vma_lazy:swap' "$work/list.out"
 }
 
+# As root with -s (a temporary swap device): no FAIL; the swap tests ran
+# where the device could be set up, and swap is as before afterwards.
 suite_root() {
 	make -C "$sel" >/dev/null || return 1
-	"$sel/run_vmtests.sh" -a
+	swaps_before=$(awk 'NR > 1 { print $1 }' /proc/swaps)
+	"$sel/run_vmtests.sh" -a -s > "$work/root.out" 2>&1
+	rc=$?
+	cat "$work/root.out"
+	swaps_after=$(awk 'NR > 1 { print $1 }' /proc/swaps)
+	if [ "$swaps_before" != "$swaps_after" ]; then
+		echo "swap devices before: $swaps_before; after: $swaps_after"
+		return 1
+	fi
+	if grep -q '^# temporary swap for this run' "$work/root.out" &&
+	   grep -q '^ok [0-9]* swap:swap # SKIP' "$work/root.out"; then
+		echo "the swap tests skipped with a temporary swap device"
+		return 1
+	fi
+	[ "$rc" -eq 0 ]
 }
 
 # As nobody: no test may fail; root-only tests SKIP with their reason.

@@ -9,8 +9,10 @@
 #     CI bots and timeout(1) run the binaries directly), and
 #   - run_vmtests.sh above it killed with SIGINT, SIGTERM or SIGKILL
 # leave no process of the probe (test, helpers, knob guard, sweeper) alive
-# and the knob as it was, within a few seconds. Also: a binary run as root
-# outside the runner waits for the suite's lock while another run holds it.
+# and the knob as it was, within a few seconds; the same for the temporary
+# swap device of run_vmtests.sh -s (normal end, SIGINT, SIGKILL). Also: a
+# binary run as root outside the runner waits for the suite's lock while
+# another run holds it.
 #
 # Root only (the probe changes /sys/kernel/mm/ksm/sleep_millisecs): as
 # another user every check reports SKIP.
@@ -27,10 +29,22 @@ bin=$work/bin
 mkdir -p "$bin"
 chmod 755 "$work" "$bin"
 orig=
+orig_swaps=$(awk 'NR > 1 { printf "%s ", $1 }' /proc/swaps)
 
 # shellcheck disable=SC2317 # called from the traps below
 cleanup() {
 	pkill -KILL -f "$bin/tree_probe" 2>/dev/null
+	# A temporary swap device that a failed check left behind.
+	# shellcheck disable=SC2013 # one device name per line, no blanks
+	for dev in $(awk 'NR > 1 { print $1 }' /proc/swaps); do
+		case " $orig_swaps" in *" $dev "*) continue ;; esac
+		case $dev in
+		/dev/zram*) swapoff "$dev"
+			echo 1 > "/sys/block/${dev#/dev/}/reset"
+			echo "${dev#/dev/zram}" > /sys/class/zram-control/hot_remove ;;
+		*/avl_swap.*) swapoff "$dev"; rm -f "$dev" ;;
+		esac
+	done 2>/dev/null
 	if [ -n "$orig" ] && [ "$(cat "$knob")" != "$orig" ]; then
 		echo "$orig" > "$knob"
 	fi
@@ -136,7 +150,16 @@ all_gone() {
 	done
 	[ -z "$left" ] || bad "alive after 5 s:$left ($(ps -o pid=,ppid=,pgid=,stat= -p "${left# }"))"
 	[ "$(cat "$knob")" = "$orig" ] || bad "knob $(cat "$knob"), was $orig"
+	while [ $i -lt 50 ] && [ "$(swaps)" != "$orig_swaps" ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(swaps)" = "$orig_swaps" ] || bad "swap devices now: $(swaps), were: $orig_swaps"
 	wait "$bg" 2>/dev/null
+}
+
+swaps() {
+	awk 'NR > 1 { printf "%s ", $1 }' /proc/swaps
 }
 
 for sig in KILL TERM INT; do
@@ -166,6 +189,41 @@ for sig in INT TERM KILL; do
 		all_gone
 	fi
 	report "run_vmtests.sh killed with SIG$sig: no process left, knob restored"
+done
+
+# run_vmtests.sh -s: a temporary swap device while the suite runs, gone
+# after a normal end, an interrupt and a SIGKILL of the runner.
+for sig in none INT KILL; do
+	what="run_vmtests.sh -s, $([ $sig = none ] && echo "normal end" || echo "killed with SIG$sig")"
+	if [ -n "$orig_swaps" ]; then
+		n=$((n + 1))
+		echo "ok $n $what # SKIP swap is on already"
+		n_pass=$((n_pass + 1))
+		continue
+	fi
+	if [ $sig = INT ] && [ -z "$int_default" ]; then
+		n=$((n + 1))
+		echo "ok $n $what # SKIP env --default-signal unsupported"
+		n_pass=$((n_pass + 1))
+		continue
+	fi
+	if start env AVL_BIN_DIR="$bin" AVL_CATEGORIES="probe:tree_probe" \
+		 AVL_LOCK_FILE="$work/lock" AVL_SWAP_MIB=64 \
+		 AVL_PROBE_SECONDS="$([ $sig = none ] && echo 2 || echo 20)" \
+		 sh "$runner" -s -t probe; then
+		[ -n "$(swaps)" ] || bad "no swap device while the suite ran"
+		if [ $sig = none ]; then
+			wait "$bg"
+			rc=$?
+			[ $rc = 0 ] || bad "runner exit $rc"
+			grep -q '^# temporary swap .* taken down' "$work/out" ||
+				bad "no 'taken down' line"
+		else
+			kill -"$sig" "$bg"
+		fi
+		all_gone
+	fi
+	report "$what: swap as before, no process left, knob restored"
 done
 
 # The lock: held by a runner, a binary started beside it waits.

@@ -78,7 +78,7 @@ klog_patterns() {
 
 usage() {
 	cat <<EOF
-Usage: $me [-a] [-d] [-l] [-t CATEGORY]... [-h]
+Usage: $me [-a] [-d] [-s] [-l] [-t CATEGORY]... [-h]
 
 Run the anon_vma_lazy selftests and report KTAP.
 
@@ -86,6 +86,10 @@ Run the anon_vma_lazy selftests and report KTAP.
   -a           run every non-destructive category (the default)
   -d           also run destructive categories, and export
                AVL_DESTRUCTIVE=1 to the tests
+  -s           as root with no swap on: set up a temporary swap device
+               (zram, else a swap file in \$AVL_SWAP_DIR, default
+               /var/tmp; \$AVL_SWAP_MIB MiB, default 1024) for the run, so
+               that the pageout walks and swap tests run; taken down at exit
   -l           list what would run (category and binary), run nothing
   -h           show this help
 
@@ -130,11 +134,13 @@ lookup_category() {
 opt_all=0
 opt_destructive=0
 opt_list=0
+opt_swap=0
 selected=
-while getopts adlht: opt; do
+while getopts adlsht: opt; do
 	case $opt in
 	a) opt_all=1 ;;
 	d) opt_destructive=1 ;;
+	s) opt_swap=1 ;;
 	l) opt_list=1 ;;
 	h) usage; exit 0 ;;
 	t) selected="$selected $OPTARG" ;;
@@ -330,6 +336,106 @@ restore_knobs() {
 	fi
 }
 
+# ---- a temporary swap device (-s) ----------------------------------------------
+
+# With -s, as root and without any swap on: a zram device made for the run
+# (hot_add), else a swap file, so that the pageout walks and the swap tests
+# run on an ordinary machine. Taken down again by cleanup() on every exit,
+# INT, TERM and HUP, and by a watcher process if the runner is SIGKILLed.
+swap_dev=
+swap_zram=
+swap_file=
+swap_watcher=
+
+swap_teardown() {
+	[ -n "$swap_dev" ] || return 0
+	if [ -n "$swap_watcher" ]; then
+		kill -KILL "$swap_watcher" 2>/dev/null
+		wait "$swap_watcher" 2>/dev/null
+		swap_watcher=
+	fi
+	swapoff "$swap_dev" 2>/dev/null
+	if [ -n "$swap_zram" ]; then
+		echo 1 > "/sys/block/zram$swap_zram/reset" 2>/dev/null
+		echo "$swap_zram" > /sys/class/zram-control/hot_remove 2>/dev/null
+	fi
+	[ -n "$swap_file" ] && rm -f "$swap_file"
+	if grep -q "^$swap_dev " /proc/swaps 2>/dev/null; then
+		echo "# cannot take down the temporary swap $swap_dev"
+	else
+		echo "# temporary swap $swap_dev taken down"
+	fi
+	swap_dev=
+}
+
+# The same teardown from a process of its own, in case the runner is killed
+# with SIGKILL (no trap runs then).
+swap_watch() {
+	runner=$$
+	(
+		trap '' INT TERM HUP
+		while kill -0 "$runner" 2>/dev/null; do
+			sleep 1
+		done
+		swap_watcher=
+		swap_teardown
+	) < /dev/null > /dev/null 2>&1 9>&- &
+	swap_watcher=$!
+}
+
+swap_setup() {
+	if [ "$uid" != 0 ]; then
+		echo "# -s: not root, no temporary swap: the swap tests skip"
+		return 0
+	fi
+	if [ "$(wc -l < /proc/swaps 2>/dev/null)" -gt 1 ]; then
+		echo "# -s: swap is on already, none added"
+		return 0
+	fi
+	if ! have swapon || ! have mkswap; then
+		echo "# -s: no swapon/mkswap: the swap tests skip"
+		return 0
+	fi
+	if [ -w /sys/class/zram-control/hot_add ] || modprobe zram num_devices=0 2>/dev/null; then
+		swap_zram=$(cat /sys/class/zram-control/hot_add 2>/dev/null)
+	fi
+	if [ -n "$swap_zram" ]; then
+		swap_dev=/dev/zram$swap_zram
+		i=0
+		while [ ! -b "$swap_dev" ] && [ $i -lt 20 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if ! echo "${AVL_SWAP_MIB:-1024}M" > "/sys/block/zram$swap_zram/disksize" 2>/dev/null ||
+		   ! mkswap "$swap_dev" > /dev/null 2>&1; then
+			echo "# -s: zram$swap_zram unusable, trying a swap file"
+			swap_teardown
+			swap_zram=
+		fi
+	fi
+	if [ -z "$swap_dev" ]; then
+		swap_file=$(mktemp "${AVL_SWAP_DIR:-/var/tmp}/avl_swap.XXXXXX") || {
+			echo "# -s: cannot create a swap file: the swap tests skip"
+			return 0
+		}
+		swap_dev=$swap_file
+		chmod 600 "$swap_file"
+		if ! dd if=/dev/zero of="$swap_file" bs=1M count="${AVL_SWAP_MIB:-1024}" 2>/dev/null ||
+		   ! mkswap "$swap_file" > /dev/null 2>&1; then
+			echo "# -s: cannot write a swap file in ${AVL_SWAP_DIR:-/var/tmp}: the swap tests skip"
+			swap_teardown
+			return 0
+		fi
+	fi
+	swap_watch
+	if ! err=$(swapon "$swap_dev" 2>&1); then
+		echo "# -s: swapon $swap_dev refused (${err##*: }): the swap tests skip"
+		swap_teardown
+		return 0
+	fi
+	echo "# temporary swap for this run: $swap_dev, ${AVL_SWAP_MIB:-1024} MiB"
+}
+
 # ---- running one binary ------------------------------------------------------
 
 test_pid=
@@ -367,6 +473,7 @@ cleanup() {
 	[ $cleaned = 1 ] && return 0
 	cleaned=1
 	stop_test
+	swap_teardown
 	restore_knobs
 	rm -rf "$tmp"
 }
@@ -596,6 +703,7 @@ run_binary() {
 	n_passed=$((n_passed + c_pass))
 	n_failed=$((n_failed + c_fail))
 	n_skipped=$((n_skipped + c_skip))
+	sed -n 's/^ok [0-9]* [^#]*# *SKIP *//p' "$log" >> "$tmp/skip_reasons"
 
 	if [ -n "$reasons" ]; then
 		echo "not ok $3 $name # $reasons"
@@ -676,6 +784,7 @@ else
 fi
 [ -n "$pgroup_note" ] && echo "# $pgroup_note"
 echo "# timeout per binary: ${timeout_s}s${AVL_DESTRUCTIVE:+, destructive tests enabled}"
+[ $opt_swap = 1 ] && swap_setup
 
 nb_pass=0
 nb_fail=0
@@ -686,6 +795,16 @@ for e in $runlist; do
 	parse_entry "$e"
 	run_binary "$e_cat" "$e_bin" "$n" "$e_flag"
 done
+
+# Why test cases skipped, most common reason first.
+if [ -s "$tmp/skip_reasons" ]; then
+	echo "# skipped test cases by reason:"
+	sort "$tmp/skip_reasons" | uniq -c | sort -rn |
+		sed 's/^ *\([0-9]*\) /#   \1  /'
+	[ $opt_swap = 1 ] || ! grep -q 'swap' "$tmp/skip_reasons" ||
+		echo "# -s sets up a temporary swap device for the swap tests"
+	echo "# vmtest.sh (make vm: QEMU with 2 NUMA nodes, swap and a debug kernel) runs them all"
+fi
 
 # Restore before the closing line so that it stays the last line.
 trap '' INT TERM HUP
