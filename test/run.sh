@@ -15,6 +15,8 @@
 #                            TERM, INT) leaves no process and no changed
 #                            knob behind; the lock (test/tree_checks.sh)
 #   vmtest-args              vmtest.sh argument and kernel-file checks
+#   kconfig                  config and config.x86_64 merge into x86_64's
+#                            defconfig without a merge_config.sh warning
 #   in-tree                  builds and runs inside a copy of a kernel tree
 #   suite-root               the whole suite on this kernel as root, with a
 #                            temporary swap device (-s): no FAIL, swap as
@@ -93,6 +95,30 @@ checkpatch() {
 		--show-types -f $(find "$sel" "$top/test" -name '*.[ch]') |
 		tee "$work/checkpatch.out"
 	! grep -qE 'ERROR|WARNING|CHECK' "$work/checkpatch.out"
+}
+
+# The config fragments merge into x86_64's defconfig as kselftest-merge
+# merges them, and merge_config.sh warns about none of their options (in a
+# hard-linked copy of the tree: it writes its temporary files into the
+# current directory, which must be the source tree).
+kconfig() {
+	tree=$work/kconfig-src
+	cp -al "$ksrc" "$tree" || return 1
+	make -s -C "$tree" O="$work/kconfig" defconfig > /dev/null || return 1
+	( cd "$tree" && ARCH=x86_64 scripts/kconfig/merge_config.sh \
+		-O "$work/kconfig" "$work/kconfig/.config" \
+		"$sel/config" "$sel/config.x86_64" ) > "$work/kconfig.out" 2>&1 || {
+		tail -n 20 "$work/kconfig.out"
+		return 1
+	}
+	rm -rf "$tree"
+	if grep -A2 '^Value requested for' "$work/kconfig.out"; then
+		return 1
+	fi
+	missing=$(grep -hE '^CONFIG_' "$sel/config" "$sel/config.x86_64" |
+		grep -vxF -f "$work/kconfig/.config")
+	[ -z "$missing" ] || { echo "not in the merged .config: $missing"; return 1; }
+	echo "$(cat "$sel/config" "$sel/config.x86_64" | grep -c '^CONFIG_') options merged, no warning"
 }
 
 # Copy of the kernel tree (hard links: seconds, and with O= nothing below
@@ -219,6 +245,7 @@ step unit make -C "$top/test/unit" check
 step runner sh "$top/test/runner_checks.sh"
 step tree sh "$top/test/tree_checks.sh"
 step vmtest-args sh "$top/test/vm_checks.sh"
+step kconfig kconfig
 step in-tree in_tree
 step suite-root suite_root
 step suite-nobody suite_nobody

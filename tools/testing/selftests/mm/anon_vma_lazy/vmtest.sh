@@ -380,6 +380,13 @@ default_ksrc() {
 	return 1
 }
 
+# The suite's kernel options: config (every architecture) and
+# config.x86_64 (the guest's architecture), as kselftest-merge reads them.
+suite_config() {
+	grep -hE '^CONFIG_[A-Za-z0-9_]+=' "$SUITE_DIR/config" \
+		"$SUITE_DIR/config.x86_64"
+}
+
 # Build (or reuse) a kernel; sets $kernel. The build directory is named by a
 # hash of everything that decides the result: the config fragment, the source
 # tree and its version, the compiler. A tree given with -K may change under
@@ -406,7 +413,11 @@ build_kernel() {
 	[ $coverage -eq 0 ] || mapfile -t gcov_args < <(gcov_make_args)
 	{
 		guest_fragment
-		grep -E '^CONFIG_[A-Za-z0-9_]+=' "$SUITE_DIR/config"
+		suite_config
+		# The series' option, asked for only where the tree has it:
+		# the suite detects the lazy scheme at run time either way.
+		grep -qsx 'config ANON_VMA_LAZY' "$src/mm/Kconfig" &&
+			echo CONFIG_ANON_VMA_LAZY=y
 		[ $kasan -eq 0 ] || kasan_fragment
 		[ $coverage -eq 0 ] || gcov_fragment
 	} > "$frag"
@@ -443,7 +454,7 @@ build_kernel() {
 	echo "$hash" > "$kdir/.avl-built"
 	say "kernel: built $kernel in $((SECONDS - t0)) s"
 	# allnoconfig drops silently what the fragment asks for but this
-	# source cannot give (CONFIG_ANON_VMA_LAZY without the series).
+	# source cannot give (an option this kernel version does not have).
 	local line
 	while read -r line; do
 		grep -qxF "$line" "$kdir/.config" ||
@@ -653,7 +664,7 @@ make_initramfs() {
 		die $EXIT_HOST "no $SUITE_DIR/run_vmtests.sh"
 	[ -f "$SUITE_DIR/settings" ] && cp "$SUITE_DIR/settings" "$root/avl/"
 	cp "$SUITE_DIR/klog_patterns.h" "$root/avl/"
-	cp "$SUITE_DIR/config" "$root/avl/config"
+	suite_config > "$root/avl/config"
 	# Every executable ELF file of the binary directory is a test binary.
 	for f in "$bin_dir"/*; do
 		[ -f "$f" ] && [ -x "$f" ] || continue
