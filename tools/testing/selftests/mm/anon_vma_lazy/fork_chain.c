@@ -586,9 +586,21 @@ static void __attribute__((constructor)) exec_child_main(void)
 	_exit(0);
 }
 
+#define RACE_REGIONS	1000
+
+struct fault_race {
+	char *base;			/* RACE_REGIONS slots of 2 pages */
+	unsigned int published;		/* regions [0, published) are done */
+	bool stop;			/* set: the faulting thread stops */
+};
+
 FIXTURE(fork_misc) {
 	char *region;
 	struct khealth health;
+	/* fork_while_thread_faults: the thread that faults, while it runs */
+	struct fault_race race;
+	pthread_t faulter;
+	bool faulter_running;
 };
 
 FIXTURE_SETUP(fork_misc)
@@ -597,8 +609,18 @@ FIXTURE_SETUP(fork_misc)
 			  "fork_misc");
 }
 
+/*
+ * Also after a failed ASSERT: a faulting thread still running is stopped
+ * and joined before its range goes.
+ */
 FIXTURE_TEARDOWN(fork_misc)
 {
+	if (self->faulter_running) {
+		__atomic_store_n(&self->race.stop, true, __ATOMIC_RELEASE);
+		pthread_join(self->faulter, NULL);
+	}
+	if (self->race.base)
+		munmap(self->race.base, 2 * RACE_REGIONS * psize());
 	if (self->region)
 		munmap(self->region, MISC_PAGES * psize());
 }
@@ -707,13 +729,6 @@ TEST_F(fork_misc, vfork_then_exec)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-#define RACE_REGIONS	1000
-
-struct fault_race {
-	char *base;			/* RACE_REGIONS slots of 2 pages */
-	unsigned int published;		/* regions [0, published) are done */
-};
-
 /*
  * Fault one fresh VMA after another: each first fault is the moment a lazy
  * VMA gets its anon_vma state, under the per-VMA lock only, while the main
@@ -728,6 +743,8 @@ static void *fault_thread(void *arg)
 		char *p = race->base + 2 * k * psize();
 		struct page_tag tag = { .owner = 1, .index = k };
 
+		if (__atomic_load_n(&race->stop, __ATOMIC_ACQUIRE))
+			break;
 		if (mmap(p, psize(), PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p)
 			return (void *)1;
@@ -756,23 +773,23 @@ static int race_child_verify(struct fault_race *race)
 
 TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 {
-	struct fault_race race = { 0 };
+	struct fault_race *race = &self->race;
 	struct pagemap_entry e;
 	int status, children = 0, bad_children = 0, bad = 0, fork_errno = 0;
 	unsigned int k;
 	char report[2048];
-	pthread_t thread;
 	void *ret;
 	__u64 count;
 	pid_t pid;
 
-	race.base = reserve_range(2 * RACE_REGIONS * psize());
-	ASSERT_NE(NULL, race.base);
-	ASSERT_EQ(0, pthread_create(&thread, NULL, fault_thread, &race));
-	while (__atomic_load_n(&race.published, __ATOMIC_ACQUIRE) < RACE_REGIONS) {
+	race->base = reserve_range(2 * RACE_REGIONS * psize());
+	ASSERT_NE(NULL, race->base);
+	ASSERT_EQ(0, pthread_create(&self->faulter, NULL, fault_thread, race));
+	self->faulter_running = true;
+	while (__atomic_load_n(&race->published, __ATOMIC_ACQUIRE) < RACE_REGIONS) {
 		pid = fork();
 		if (pid == 0)
-			_exit(race_child_verify(&race) ? 1 : 0);
+			_exit(race_child_verify(race) ? 1 : 0);
 		if (pid < 0) {
 			fork_errno = errno;
 			break;
@@ -782,7 +799,8 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 		    !WIFEXITED(status) || WEXITSTATUS(status))
 			bad_children++;
 	}
-	ASSERT_EQ(0, pthread_join(thread, &ret));
+	self->faulter_running = false;
+	ASSERT_EQ(0, pthread_join(self->faulter, &ret));
 	ASSERT_EQ(NULL, ret);
 	TH_LOG("%d children forked while %d VMAs were faulted", children,
 	       RACE_REGIONS);
@@ -794,7 +812,7 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 	/* All children are gone: every page is ours alone. */
 	for (k = 0; k < RACE_REGIONS; k++) {
 		struct page_tag tag = { .owner = 1, .index = k };
-		char *p = race.base + 2 * k * psize();
+		char *p = race->base + 2 * k * psize();
 
 		if (tag_verify(p, psize(), &tag, NULL) ||
 		    pagemap_get(0, (unsigned long)p, &e) || !e.pfn ||
@@ -802,7 +820,8 @@ TEST_F_TIMEOUT(fork_misc, fork_while_thread_faults, 60)
 			bad++;
 	}
 	EXPECT_EQ(0, bad);
-	munmap(race.base, 2 * RACE_REGIONS * psize());
+	munmap(race->base, 2 * RACE_REGIONS * psize());
+	race->base = NULL;
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
