@@ -427,9 +427,26 @@ static int churn(char *p, int *cycles)
 	return 0;
 }
 
+#define STACK_PAGES	4
+#define GROW_PAGES	8
+#define STACK_AREA	(4UL << 20)	/* room for stack_guard_gap below */
+
+/* The thread that migrates a growing stack's pages. */
+struct stack_walker {
+	void *pages[STACK_PAGES + GROW_PAGES];
+	int published;		/* pages [0, published) exist */
+	bool stop;
+	int nodes[2];
+	int moved;
+};
+
 FIXTURE(split_misc) {
 	char *region;
 	struct khealth health;
+	/* stack_growth_while_migrating: the walker, while it runs */
+	struct stack_walker walker;
+	pthread_t walker_thread;
+	bool walker_running;
 };
 
 FIXTURE_SETUP(split_misc)
@@ -448,8 +465,19 @@ FIXTURE_SETUP(split_misc)
 	ASSERT_EQ(0, khealth_begin(&self->health, "split_misc"));
 }
 
+/* Tell the walker to stop and wait for it: 0 or an error number. */
+static int walker_stop(FIXTURE_DATA(split_misc) * self)
+{
+	__atomic_store_n(&self->walker.stop, true, __ATOMIC_RELEASE);
+	self->walker_running = false;
+	return pthread_join(self->walker_thread, NULL);
+}
+
+/* Also after a failed ASSERT: a walker still running is stopped first. */
 FIXTURE_TEARDOWN(split_misc)
 {
+	if (self->walker_running)
+		walker_stop(self);
 	if (self->region && self->region != MAP_FAILED)
 		munmap(self->region, CHURN_PAGES * psize());
 }
@@ -513,10 +541,6 @@ TEST_F_TIMEOUT(split_misc, remerge_churn_inherited, 60)
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
-
-#define STACK_PAGES	4
-#define GROW_PAGES	8
-#define STACK_AREA	(4UL << 20)	/* room for stack_guard_gap below */
 
 /*
  * A MAP_GROWSDOWN VMA with faulted pages grows down page by page: vm_start
@@ -666,14 +690,6 @@ TEST_F_TIMEOUT(split_misc, stack_growth_mlocked, 60)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
-struct stack_walker {
-	void *pages[STACK_PAGES + GROW_PAGES];
-	int published;		/* pages [0, published) exist */
-	bool stop;
-	int nodes[2];
-	int moved;
-};
-
 /* Migrate the stack's pages back and forth while the stack grows. */
 static void *stack_walker_main(void *arg)
 {
@@ -701,18 +717,19 @@ static void *stack_walker_main(void *arg)
  */
 TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
 {
-	struct stack_walker w = { .published = 0 };
+	struct stack_walker *w = &self->walker;
 	struct pagemap_entry e;
 	char *area, *top, report[2048];
-	pthread_t thread;
 	int k, round;
 	__u64 count;
 
-	if (numa_usable_nodes(w.nodes, 2) < 2)
+	if (numa_usable_nodes(w->nodes, 2) < 2)
 		SKIP(return, "needs 2 NUMA nodes with memory for migration");
 	area = reserve_range(STACK_AREA);
 	ASSERT_NE(NULL, area);
-	ASSERT_EQ(0, pthread_create(&thread, NULL, stack_walker_main, &w));
+	ASSERT_EQ(0, pthread_create(&self->walker_thread, NULL,
+				    stack_walker_main, w));
+	self->walker_running = true;
 	for (round = 0; round < 20; round++) {
 		ASSERT_EQ(0, munmap(area, STACK_AREA));
 		top = area + STACK_AREA - STACK_PAGES * psize();
@@ -724,19 +741,19 @@ TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
 			char *p = area + STACK_AREA - (k + 1) * psize();
 			struct page_tag tag = { .owner = 9, .index = k };
 
-			w.pages[k] = p;
+			w->pages[k] = p;
 			tag_fill(p, psize(), &tag);
-			__atomic_store_n(&w.published, k + 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&w->published, k + 1, __ATOMIC_RELEASE);
 			usleep(500);
 		}
-		__atomic_store_n(&w.published, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&w->published, 0, __ATOMIC_RELEASE);
 		usleep(2000);	/* let the walker leave this round's pages */
 		for (k = 0; k < STACK_PAGES + GROW_PAGES; k++) {
 			struct page_tag tag = { .owner = 9, .index = k };
 
-			EXPECT_EQ(0, tag_verify(w.pages[k], psize(), &tag,
+			EXPECT_EQ(0, tag_verify(w->pages[k], psize(), &tag,
 						NULL)) TH_LOG("round %d page %d", round, k);
-			ASSERT_EQ(0, pagemap_get(0, (unsigned long)w.pages[k], &e));
+			ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->pages[k], &e));
 			EXPECT_TRUE(e.present && e.exclusive &&
 				    !kpagecount_get(e.pfn, &count) && count == 1);
 		}
@@ -745,10 +762,9 @@ TEST_F_TIMEOUT(split_misc, stack_growth_while_migrating, 60)
 				     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
 				     MAP_NORESERVE, -1, 0));
 	}
-	__atomic_store_n(&w.stop, true, __ATOMIC_RELEASE);
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	TH_LOG("%d migrations raced with stack growth", w.moved);
-	EXPECT_LT(0, w.moved);
+	ASSERT_EQ(0, walker_stop(self));
+	TH_LOG("%d migrations raced with stack growth", w->moved);
+	EXPECT_LT(0, w->moved);
 	munmap(area, STACK_AREA);
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
