@@ -56,6 +56,10 @@ FIXTURE(uffd_move) {
 	__u64 pfn[UPAGES];
 	struct page_tag tag[UPAGES];
 	struct khealth health;
+	/* missing_faults_resolved_by_moves: the faulting thread */
+	pthread_t faulter;
+	bool faulter_running;
+	int faulter_bad;	/* pages it saw with wrong contents */
 };
 
 /* Fork before faulting the source or the destination (upgrading it). */
@@ -151,11 +155,20 @@ FIXTURE_SETUP(uffd_move)
 	ASSERT_EQ(0, khealth_begin(&self->health, "uffd_move"));
 }
 
+/*
+ * Also after a failed ASSERT. The sharer, forked with the userfaultfd
+ * open, holds it too: once the sharer is gone, closing ours releases the
+ * userfaultfd, which lets a fault still waiting for a move complete as an
+ * ordinary one, so that the faulting thread ends before its pages are
+ * unmapped.
+ */
 FIXTURE_TEARDOWN(uffd_move)
 {
 	crew_destroy(self->sharer);
 	if (self->uffd >= 0)
 		close(self->uffd);
+	if (self->faulter_running)
+		pthread_join(self->faulter, NULL);
 	if (self->base)
 		munmap(self->base, RESERVED * psize());
 }
@@ -340,24 +353,19 @@ TEST_F_TIMEOUT(uffd_move, move_there_and_back, 60)
 }
 
 /* A thread that faults DST's pages 1..15: reads, then writes the same. */
-struct fault_thread {
-	FIXTURE_DATA(uffd_move) * self;
-	int bad;
-};
-
 static void *fault_dst(void *arg)
 {
-	struct fault_thread *t = arg;
+	FIXTURE_DATA(uffd_move) * self = arg;
 	int i;
 
 	for (i = 1; i < UPAGES; i++) {
-		char *p = page_of(t->self, DST, i);
+		char *p = page_of(self, DST, i);
 
 		/* The fault waits until the handler moved the page in. */
 		if (i >= UPAGES / 2)
-			tag_fill(p, psize(), &t->self->tag[i]);
-		if (tag_verify(p, psize(), &t->self->tag[i], NULL))
-			t->bad++;
+			tag_fill(p, psize(), &self->tag[i]);
+		if (tag_verify(p, psize(), &self->tag[i], NULL))
+			self->faulter_bad++;
 	}
 	return NULL;
 }
@@ -370,12 +378,10 @@ static void *fault_dst(void *arg)
  */
 TEST_F_TIMEOUT(uffd_move, missing_faults_resolved_by_moves, 60)
 {
-	struct fault_thread t = { .self = self };
 	struct pollfd pfd = { .fd = self->uffd, .events = POLLIN };
 	struct uffd_msg msg;
 	char report[2048];
 	struct pagemap_entry e;
-	pthread_t thread;
 	int i, faults = 0;
 	__s64 moved;
 
@@ -385,7 +391,8 @@ TEST_F_TIMEOUT(uffd_move, missing_faults_resolved_by_moves, 60)
 					 &e));
 		self->pfn[i] = e.pfn;
 	}
-	ASSERT_EQ(0, pthread_create(&thread, NULL, fault_dst, &t));
+	ASSERT_EQ(0, pthread_create(&self->faulter, NULL, fault_dst, self));
+	self->faulter_running = true;
 	while (faults < UPAGES - 1) {
 		ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("no fault within 10 s");
 		ASSERT_EQ((ssize_t)sizeof(msg), read(self->uffd, &msg, sizeof(msg)));
@@ -400,8 +407,10 @@ TEST_F_TIMEOUT(uffd_move, missing_faults_resolved_by_moves, 60)
 			TH_LOG("page %d: %s", i, strerror(errno));
 		faults++;
 	}
-	ASSERT_EQ(0, pthread_join(thread, NULL));
-	EXPECT_EQ(0, t.bad) TH_LOG("%d pages with wrong contents", t.bad);
+	self->faulter_running = false;
+	ASSERT_EQ(0, pthread_join(self->faulter, NULL));
+	EXPECT_EQ(0, self->faulter_bad)
+		TH_LOG("%d pages with wrong contents", self->faulter_bad);
 	check_at(_metadata, self, DST, SRC, true, "moved by the fault handler");
 	walk(_metadata, self, DST, "walked at the destination");
 	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
