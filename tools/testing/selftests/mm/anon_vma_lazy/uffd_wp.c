@@ -49,6 +49,9 @@ struct wp_world {
 	bool numa, swap;
 	struct page_tag tag[WP_PAGES];
 	struct khealth health;
+	/* uffd_wp_sync: the thread whose write waits for the handler */
+	pthread_t writer;
+	bool writer_running;
 };
 
 FIXTURE(uffd_wp) {
@@ -109,10 +112,17 @@ static void wp_setup(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, khealth_begin(&w->health, "uffd_wp"));
 }
 
+/*
+ * Also after a failed ASSERT: closing the userfaultfd releases it, which
+ * lets a write still waiting for the handler complete, so that the writer
+ * ends before its page is unmapped.
+ */
 static void wp_teardown(struct wp_world *w)
 {
 	if (w->uffd >= 0)
 		close(w->uffd);
+	if (w->writer_running)
+		pthread_join(w->writer, NULL);
 	if (w->p && w->p != MAP_FAILED)
 		munmap(w->p, WP_PAGES * psize());
 }
@@ -416,11 +426,11 @@ TEST_F_TIMEOUT(uffd_wp_sync, write_waits_for_the_handler, 60)
 	struct pagemap_entry before, after;
 	struct uffd_msg msg;
 	char report[2048];
-	pthread_t thread;
 
 	ASSERT_EQ(0, pagemap_get(0, (unsigned long)w->p + 5 * psize(),
 				 &before));
-	ASSERT_EQ(0, pthread_create(&thread, NULL, write_page5, w));
+	ASSERT_EQ(0, pthread_create(&w->writer, NULL, write_page5, w));
+	w->writer_running = true;
 	ASSERT_EQ(1, poll(&pfd, 1, 10000)) TH_LOG("no fault within 10 s");
 	ASSERT_EQ((ssize_t)sizeof(msg), read(w->uffd, &msg, sizeof(msg)));
 	ASSERT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
@@ -431,7 +441,8 @@ TEST_F_TIMEOUT(uffd_wp_sync, write_waits_for_the_handler, 60)
 	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0,
 				 true, -1, true, "while the writer waits"));
 	ASSERT_EQ(0, wp_range(w, 5, 6, false));
-	ASSERT_EQ(0, pthread_join(thread, NULL));
+	w->writer_running = false;
+	ASSERT_EQ(0, pthread_join(w->writer, NULL));
 	w->tag[5] = WRITTEN_TAG;
 	EXPECT_EQ(0, wp_bits_off(_metadata, w, 0,
 				 true, 5, true, "page 5 written"));
