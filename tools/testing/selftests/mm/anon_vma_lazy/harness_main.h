@@ -7,7 +7,8 @@
  * skipped: run_kselftest.sh then prints "ok" for the binary and bots
  * record a pass for a binary that tested nothing. This main() runs the
  * harness unchanged (test_harness_run(), as TEST_HARNESS_MAIN does),
- * which in 6.12 ends in exit() itself; an exit handler of the harness
+ * which ends in exit() itself (ksft_exit(), in 6.12's harness as in
+ * newer ones without setjmp()); an exit handler of the harness
  * process then reads the harness's counters and turns the exit into
  * KSFT_SKIP (4) when tests skipped and none passed, xfailed or failed.
  * Any failure still exits 1, all passed 0. Include this after
