@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,34 @@ int parse_node_list(const char *list, int *nodes, int max)
 		p++;
 	}
 	return str_is_blank(p) ? count : -EINVAL;
+}
+
+int pin_to_node(pid_t pid, int node)
+{
+	int cpus[512], n, i, usable = 0;
+	char path[80], buf[4096];
+	cpu_set_t allowed, set;
+	ssize_t len;
+
+	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/cpulist",
+		 node);
+	len = read_text(path, buf, sizeof(buf));
+	if (len < 0)
+		return len;
+	n = parse_node_list(buf, cpus, 512);
+	if (n < 0)
+		return n;
+	if (sched_getaffinity(pid, sizeof(allowed), &allowed))
+		return -errno;
+	CPU_ZERO(&set);
+	for (i = 0; i < n && i < 512; i++)
+		if (cpus[i] < CPU_SETSIZE && CPU_ISSET(cpus[i], &allowed)) {
+			CPU_SET(cpus[i], &set);
+			usable++;
+		}
+	if (!usable)
+		return -ENOENT;
+	return sched_setaffinity(pid, sizeof(set), &set) ? -errno : 0;
 }
 
 int numa_usable_nodes(int *nodes, int max)

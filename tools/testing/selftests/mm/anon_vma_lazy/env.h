@@ -46,6 +46,12 @@ int parse_node_list(const char *list, int *nodes, int max);
  */
 int numa_usable_nodes(int *nodes, int max);
 /*
+ * Let process @pid (0: this one) run only on the CPUs of @node that it may
+ * run on now, so that what it faults is allocated on @node. 0, -ENOENT
+ * when the node has no such CPU, or -errno.
+ */
+int pin_to_node(pid_t pid, int node);
+/*
  * move_pages(2) query for this process (pid 0) or @pid: node of each page
  * in @status (or -errno per page).
  */

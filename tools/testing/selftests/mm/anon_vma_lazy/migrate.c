@@ -826,18 +826,30 @@ TEST_F_TIMEOUT(migrate_thp, pte_mapped_after_mprotect, 60)
  * shared subpage for both; the child's own page stays its own. Then the
  * parent exits and the child's pages move through its inherited VMA.
  *
- *   P0 [ T T T T T T ... T ]   one THP, PMD-mapped
- *   P1 [ T T T T T 1 ... T ]   COWed subpage 5: PTE-mapped, rest shared
- *   P0 moves 6..511 for both; P0 exits; P1 moves all its 512 pages
+ *   P0 [ T T T T T T ... T ]   one THP, PMD-mapped, on node A
+ *   P1 [ T T T T T 1 ... T ]   COWed subpage 5: PTE-mapped, rest shared;
+ *                              page 5 allocated on node A too (P1 runs there)
+ *   P0 moves 6..511 for both: the THP goes to B, page 5 stays on A;
+ *   P0 exits; P1 moves all its 512 pages, each to the node it is not on
+ *
+ * P1 runs on a CPU of node A while it COW-writes, so that its copy is on
+ * the node the rest of its pages move to at the end, every time: a walk
+ * that sends one process's pages to one node would find page 5 there
+ * already and leave it (left to the scheduler, the copy landed on either
+ * node).
  */
 TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
 {
 	static struct pagemap_entry mine[MAX_PAGES], theirs[MAX_PAGES];
 	struct mig_world *w = &self->w;
-	int n = w->nr_pages, cowed = 5;
+	int n = w->nr_pages, cowed = 5, thp_node, ret;
 
 	map_thp(_metadata, w);
+	thp_node = node_of(crew_pid(w->crew, 0), w->addr, 0);
+	ASSERT_LE(0, thp_node);
 	ASSERT_EQ(0, cmd(w, 0, CREW_FORK, 0, 0, 1));
+	ret = pin_to_node(crew_pid(w->crew, 1), thp_node);
+	ASSERT_EQ(0, ret) TH_LOG("P1 on node %d: %s", thp_node, strerror(-ret));
 	ASSERT_EQ(0, cow_write(w, 1, cowed, cowed + 1));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
 	EXPECT_TRUE(theirs[cowed].exclusive);
@@ -847,6 +859,10 @@ TEST_F_TIMEOUT(migrate_thp, after_fork_one_subpage_cowed, 60)
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 0), w->addr, n, mine));
 	ASSERT_EQ(0, read_entries(crew_pid(w->crew, 1), w->addr, n, theirs));
 	EXPECT_NE(mine[cowed].pfn, theirs[cowed].pfn);
+	/* A local allocation may fall back to the other node: then say so. */
+	if (node_of(crew_pid(w->crew, 1), w->addr, cowed) != thp_node)
+		TH_LOG("note: P1's copy of page %d is not on node %d", cowed,
+		       thp_node);
 
 	ASSERT_EQ(0, crew_exit(w->crew, 0));
 	migrate_thp_region(_metadata, self, 1, 0, n, 0);
