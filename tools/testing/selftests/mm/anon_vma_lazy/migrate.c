@@ -333,7 +333,7 @@ TEST_F_TIMEOUT(migrate, file_private_cow_moved_and_paged_out, 60)
 
 enum race_op {
 	RACE_MUNMAP, RACE_MPROTECT, RACE_FORK_COW, RACE_FORK_READ, RACE_EXIT,
-	RACE_UFFD_MOVE,
+	RACE_UFFD_MOVE, RACE_MREMAP,
 };
 
 /* What the racing processes report. */
@@ -398,6 +398,20 @@ FIXTURE_VARIANT_ADD(migrate_race, uffd_move) {
 	.op = RACE_UFFD_MOVE,
 };
 
+/*
+ * mremap of random ranges to the spare range after the region and back
+ * (MREMAP_FIXED) while they are migrated: move_ptes() carries migration
+ * entries along, and the way back merges the range into its old
+ * neighbours (copy_vma() into the VMA it came from). Every migration
+ * entry must reach the VMA it ends up in and be replaced there
+ * (Hugh Dickins' 2011 mremap-vs-migration fix, and the rmap ordering
+ * behind need_rmap_locks): a stale one leaves a page unreadable or the
+ * victim hung in migration_entry_wait().
+ */
+FIXTURE_VARIANT_ADD(migrate_race, mremap_away_and_back) {
+	.op = RACE_MREMAP,
+};
+
 FIXTURE_VARIANT_ADD(migrate_race, thp_munmap) {
 	.op = RACE_MUNMAP,
 	.thp = true,
@@ -415,6 +429,16 @@ FIXTURE_VARIANT_ADD(migrate_race, thp_fork_and_cow) {
 
 FIXTURE_VARIANT_ADD(migrate_race, thp_fork_only) {
 	.op = RACE_FORK_READ,
+	.thp = true,
+};
+
+/*
+ * The whole PMD-aligned THP moved away and back: move_huge_pmd() moves a
+ * PMD (or a PMD migration entry) under the rmap locks that the 2021 fix
+ * takes for write, while migration walks the same anon_vma.
+ */
+FIXTURE_VARIANT_ADD(migrate_race, thp_mremap_away_and_back) {
+	.op = RACE_MREMAP,
 	.thp = true,
 };
 
@@ -588,6 +612,21 @@ static void victim_round(struct victim_model *v, enum race_op op,
 	pid_t pid;
 
 	switch (op) {
+	case RACE_MREMAP:
+		/* A THP moves whole, PMD-aligned, so that its PMD moves. */
+		if (v->thp) {
+			at = v->base;
+			len = v->n * psize();
+		}
+		if (mremap(at, len, len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			   at + v->n * psize()) == MAP_FAILED ||
+		    mremap(at + v->n * psize(), len, len,
+			   MREMAP_MAYMOVE | MREMAP_FIXED, at) != at) {
+			fprintf(stderr, "# victim: mremap of %zu bytes: %s\n",
+				len, strerror(errno));
+			_exit(2);
+		}
+		break;
 	case RACE_UFFD_MOVE:
 		status = victim_uffd_move(v, at + v->n * psize(), at, len);
 		if (!status)
