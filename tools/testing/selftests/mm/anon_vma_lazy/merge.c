@@ -441,4 +441,106 @@ TEST_F(merge, neighbour_anon_vma_adopted_at_first_fault)
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
+/*
+ * A boundary between two VMAs moves so that an unfaulted VMA takes over
+ * faulted pages of its neighbour: mprotect of the neighbour's first (or
+ * last) pages to the unfaulted VMA's flags makes the unfaulted VMA grow
+ * over them and the faulted one shrink (vma_merge_existing_range(), the
+ * old vma_adjust() importer/exporter case). The grown VMA must take the
+ * neighbour's anon_vma along with its pages (dup_anon_vma()), and the
+ * anon_vma's counts must come out right when both go away: the 2015 fix
+ * b800c91a0517 ("mm: fix corner case in anon_vma endless growing
+ * prevention") was for a clone that took the reuse path here and a degree
+ * that underflowed at exit (BUG_ON in unlink_anon_vmas()).
+ *
+ * Whether the unfaulted VMA takes the pages over is policy: 6.12 refuses
+ * (is_mergeable_anon_vma() wants the VMA without an anon_vma to have a
+ * single anon_vma_chain entry, and it has none), so the pages stay in a
+ * VMA of their own; 6.18 merges. The layout is reported; on either the
+ * pages must stay intact, mapped once, reachable by the walk, COW-shared
+ * with a grandchild and their anon_vma's counts right at the exits.
+ *
+ * Built in a child, which walks, forks a grandchild that COW-writes one
+ * taken-over page and exits, and exits itself; the kernel log is checked
+ * after both exits (6.12 warns there with DEBUG_VM).
+ *
+ *   left:  [ A 0-3 rw, unfaulted ][ B 4-7 rwx, faulted ]
+ *          mprotect 4-5 rw:  [ A 0-5 ][ B 6-7 ]   pages 4-5 now in A
+ *                        or  [ A 0-3 ][ 4-5 ][ B 6-7 ]
+ *   right: [ B 0-3 rwx, faulted ][ A 4-7 rw, unfaulted ]
+ *          mprotect 2-3 rw:  [ B 0-1 ][ A 2-7 ]   pages 2-3 now in A
+ *                        or  [ B 0-1 ][ 2-3 ][ A 4-7 ]
+ */
+static void boundary_moves_into_unfaulted(struct __test_metadata *_metadata,
+					  FIXTURE_DATA(merge) * self,
+					  enum walk_kind walk, bool grow_right)
+{
+	int a0 = grow_right ? 0 : 4, b0 = grow_right ? 4 : 0;
+	int moved0 = grow_right ? 4 : 2, status;
+	const char *merged = grow_right ? "[0,6) [6,8)" : "[0,2) [2,8)";
+	const char *apart = grow_right ? "[0,4) [4,6) [6,8)" :
+					 "[0,2) [2,4) [4,8)";
+	char *got, report[2048];
+	pid_t pid;
+
+	got = shared_area(128);
+	ASSERT_NE(NULL, got);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int bad = 0;
+		pid_t grandchild;
+
+		if (map_at(self->area, a0, a0 + 4, PROT_READ | PROT_WRITE) ||
+		    map_at(self->area, b0, b0 + 4,
+			   PROT_READ | PROT_WRITE | PROT_EXEC))
+			_exit(10);
+		fault_tagged(self->area, b0, b0 + 4);
+		if (mprotect(page_at(self->area, moved0), 2 * psize(),
+			     PROT_READ | PROT_WRITE) ||
+		    layout(self->area, got, 128) < 0)
+			_exit(11);
+		/* A's own pages fault now, in the VMA that took B's anon_vma. */
+		fault_tagged(self->area, a0, a0 + 4);
+		bad += check_pages(self->area, 0, 8, 1);
+		bad += walk_pages(self, walk, 0, 8);
+		grandchild = fork();
+		if (grandchild < 0)
+			_exit(12);
+		if (grandchild == 0) {
+			fault_tagged(self->area, moved0, moved0 + 1);
+			_exit(check_pages(self->area, moved0, moved0 + 1, 1) +
+			      check_pages(self->area, moved0 + 1, moved0 + 2, 2) ?
+			      1 : 0);
+		}
+		if (reap_with_deadline(grandchild, WAIT_MS, &status) ||
+		    !WIFEXITED(status) || WEXITSTATUS(status))
+			bad++;
+		bad += check_pages(self->area, 0, 8, 1);
+		bad += walk_pages(self, walk, 0, 8);
+		_exit(bad ? 13 : 0);
+	}
+	ASSERT_EQ(0, reap_with_deadline(pid, WAIT_MS, &status));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		TH_LOG("child failed: status %#x", status);
+	/* Policy: either layout is correct; which one, is reported. */
+	EXPECT_TRUE(!strcmp(got, merged) || !strcmp(got, apart))
+		TH_LOG("VMAs: %s", got);
+	TH_LOG("policy: the unfaulted VMA %s its neighbour's pages (%s)",
+	       strcmp(got, merged) ? "did not take over" : "took over", got);
+	munmap(got, 128);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_F(merge, boundary_moves_into_unfaulted_left)
+{
+	boundary_moves_into_unfaulted(_metadata, self, variant->walk, true);
+}
+
+TEST_F(merge, boundary_moves_into_unfaulted_right)
+{
+	boundary_moves_into_unfaulted(_metadata, self, variant->walk, false);
+}
+
 AVL_HARNESS_MAIN
