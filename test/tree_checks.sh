@@ -79,6 +79,13 @@ report() {
 	[ -n "$orig" ] && echo "$orig" > "$knob"
 }
 
+# skip_check DESCRIPTION REASON
+skip_check() {
+	n=$((n + 1))
+	echo "ok $n $1 # SKIP $2"
+	n_pass=$((n_pass + 1))
+}
+
 finish() {
 	echo "$n_pass passed, $n_fail failed"
 	[ "$n_fail" = 0 ]
@@ -87,10 +94,8 @@ finish() {
 
 if [ "$(id -u)" != 0 ] || [ ! -w "$knob" ]; then
 	for what in "binary killed" "runner killed" "lock"; do
-		n=$((n + 1))
-		echo "ok $n $what # SKIP needs root and $knob"
+		skip_check "$what" "needs root and $knob"
 	done
-	n_pass=$n
 	finish
 fi
 
@@ -164,9 +169,7 @@ swaps() {
 
 for sig in KILL TERM INT; do
 	if [ $sig = INT ] && [ -z "$int_default" ]; then
-		n=$((n + 1))
-		echo "ok $n binary killed with SIGINT # SKIP env --default-signal unsupported"
-		n_pass=$((n_pass + 1))
+		skip_check "binary killed with SIGINT" "env --default-signal unsupported"
 		continue
 	fi
 	if start "$bin/tree_probe"; then
@@ -178,9 +181,7 @@ done
 
 for sig in INT TERM KILL; do
 	if [ $sig = INT ] && [ -z "$int_default" ]; then
-		n=$((n + 1))
-		echo "ok $n run_vmtests.sh killed with SIGINT # SKIP env --default-signal unsupported"
-		n_pass=$((n_pass + 1))
+		skip_check "run_vmtests.sh killed with SIGINT" "env --default-signal unsupported"
 		continue
 	fi
 	if start env AVL_BIN_DIR="$bin" AVL_CATEGORIES="probe:tree_probe" \
@@ -196,15 +197,11 @@ done
 for sig in none INT KILL; do
 	what="run_vmtests.sh -s, $([ $sig = none ] && echo "normal end" || echo "killed with SIG$sig")"
 	if [ -n "$orig_swaps" ]; then
-		n=$((n + 1))
-		echo "ok $n $what # SKIP swap is on already"
-		n_pass=$((n_pass + 1))
+		skip_check "$what" "swap is on already"
 		continue
 	fi
 	if [ $sig = INT ] && [ -z "$int_default" ]; then
-		n=$((n + 1))
-		echo "ok $n $what # SKIP env --default-signal unsupported"
-		n_pass=$((n_pass + 1))
+		skip_check "$what" "env --default-signal unsupported"
 		continue
 	fi
 	if start env AVL_BIN_DIR="$bin" AVL_CATEGORIES="probe:tree_probe" \

@@ -122,27 +122,18 @@ static void guard_main(int fd)
 	_exit(0);
 }
 
+static void guard_run(int fd, void *unused)
+{
+	guard_main(fd);
+}
+
 static int guard_start(void)
 {
-	int fds[2];
-	pid_t pid;
+	/* Close-on-exec: exec'd test processes do not keep the guard alive. */
+	pid_t pid = fork_pipe_reader(guard_run, NULL, &guard_fd);
 
-	if (pipe(fds))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -errno;
-	}
-	if (!pid) {
-		close(fds[1]);
-		guard_main(fds[0]);
-	}
-	close(fds[0]);
-	/* Forked test processes must not keep the guard alive after exec. */
-	fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-	guard_fd = fds[1];
+	if (pid < 0)
+		return pid;
 	guard_pid = pid;
 	return 0;
 }

@@ -172,30 +172,23 @@ static void sweeper_main(int fd, pid_t runner)
 	_exit(0);
 }
 
+static void sweeper_run(int fd, void *runner)
+{
+	sweeper_main(fd, *(pid_t *)runner);
+}
+
 int tree_guard_start(void)
 {
 	static bool registered;
 	pid_t pid, runner;
-	int fds[2];
 
 	if (sweeper_fd >= 0)
 		return 0;
 	binary_pid = getpid();
 	runner = runner_ancestor();
-	if (pipe2(fds, O_CLOEXEC))
-		return -errno;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -errno;
-	}
-	if (!pid) {
-		close(fds[1]);
-		sweeper_main(fds[0], runner);
-	}
-	close(fds[0]);
-	sweeper_fd = fds[1];
+	pid = fork_pipe_reader(sweeper_run, &runner, &sweeper_fd);
+	if (pid < 0)
+		return pid;
 	if (!registered && pthread_atfork(NULL, NULL, tree_guard_forked))
 		return -ENOMEM;
 	registered = true;

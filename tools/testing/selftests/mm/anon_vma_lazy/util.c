@@ -212,6 +212,29 @@ int reap_with_deadline(pid_t pid, int timeout_ms, int *status)
 	return -ETIMEDOUT;
 }
 
+pid_t fork_pipe_reader(void (*fn)(int fd, void *arg), void *arg, int *wfd)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
+	if (!pid) {
+		close(fds[1]);
+		fn(fds[0], arg);
+		_exit(1);
+	}
+	close(fds[0]);
+	*wfd = fds[1];
+	return pid;
+}
+
 char proc_state(pid_t pid)
 {
 	char path[64], buf[512], *p;

@@ -90,6 +90,14 @@ int write_ulong(const char *path, unsigned long value);
  */
 int reap_with_deadline(pid_t pid, int timeout_ms, int *status);
 
+/*
+ * Fork a process that runs @fn(read end, @arg) (and must not return) on
+ * a pipe whose write end, close-on-exec, this process keeps in @wfd: the
+ * child sees end of file once every holder of the write end is gone.
+ * Returns the child's pid or -errno.
+ */
+pid_t fork_pipe_reader(void (*fn)(int fd, void *arg), void *arg, int *wfd);
+
 /* A byte from @fd within @timeout_ms: the byte, or -1. */
 int wait_byte(int fd, int timeout_ms);
 /*
