@@ -23,28 +23,12 @@ static pid_t binary_pid;
 /* Write end of the sweeper's pipe; -1 in every process but the binary. */
 static int sweeper_fd = -1;
 
-/* The parent of @pid from /proc/@pid/stat, 0 if it cannot be read. */
-static pid_t parent_of(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	int ppid;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	if (read_text(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	/* "pid (comm) state ppid ...": comm may hold anything, even ')'. */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d", &ppid) != 1)
-		return 0;
-	return ppid;
-}
-
 /* The pid in AVL_RUNNER_PID if that process is an ancestor of this one. */
 static pid_t runner_ancestor(void)
 {
 	const char *env = getenv("AVL_RUNNER_PID");
 	pid_t runner, pid;
-	char *end;
+	char *end, state;
 	int depth;
 
 	if (!env || !*env)
@@ -55,7 +39,8 @@ static pid_t runner_ancestor(void)
 	for (pid = getppid(), depth = 0; pid > 1 && depth < 32; depth++) {
 		if (pid == runner)
 			return runner;
-		pid = parent_of(pid);
+		if (proc_stat(pid, &state, &pid))
+			break;
 	}
 	return 0;
 }

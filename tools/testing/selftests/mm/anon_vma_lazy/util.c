@@ -235,16 +235,28 @@ pid_t fork_pipe_reader(void (*fn)(int fd, void *arg), void *arg, int *wfd)
 	return pid;
 }
 
-char proc_state(pid_t pid)
+int proc_stat(pid_t pid, char *state, pid_t *ppid)
 {
 	char path[64], buf[512], *p;
+	int parent;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	if (read_text(path, buf, sizeof(buf)) <= 0)
-		return 0;
-	/* The name in parentheses may hold anything: the last ')' ends it. */
+		return -ENOENT;
+	/* "pid (comm) state ppid ...": comm may hold anything, even ')'. */
 	p = strrchr(buf, ')');
-	return p && p[1] == ' ' ? p[2] : 0;
+	if (!p || sscanf(p + 1, " %c %d", state, &parent) != 2)
+		return -EINVAL;
+	*ppid = parent;
+	return 0;
+}
+
+char proc_state(pid_t pid)
+{
+	pid_t ppid;
+	char state;
+
+	return proc_stat(pid, &state, &ppid) ? 0 : state;
 }
 
 int wait_byte(int fd, int timeout_ms)

@@ -104,6 +104,8 @@ int wait_byte(int fd, int timeout_ms);
  * The state letter of /proc/@pid/stat ('R', 'S', 'D', 'Z', ...), or 0
  * when the process is gone.
  */
+/* State letter and parent of @pid from /proc/@pid/stat: 0 or -errno. */
+int proc_stat(pid_t pid, char *state, pid_t *ppid);
 char proc_state(pid_t pid);
 
 #endif /* __AVL_UTIL_H */
