@@ -425,13 +425,23 @@ static int member_do_nth(struct crew *c, int k, const struct crew_cmd *cmd)
 	const char *path = cmd->fail_nth > 0 ? "/proc/thread-self/fail-nth" :
 					       "/proc/thread-self/make-it-fail";
 	int fd = open(path, O_RDWR | O_CLOEXEC);
-	char arm[16], left[16] = "";
+	char arm[16], *left = c->shared->nth_io[k][0];
+	char *zero = c->shared->nth_io[k][1];
 	ssize_t len;
 	int ret;
 
 	c->shared->injected[k] = false;
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Read back and disarm through the shared page, touched here: a
+	 * command that forks leaves this process's private pages, its stack
+	 * too, write-protected, and the copy to a COW page in pread() would
+	 * take the allocation fail-nth is still armed for (EFAULT) when the
+	 * command did not reach it. The shared page stays mapped writable.
+	 */
+	memset(c->shared->nth_io[k], 0, sizeof(c->shared->nth_io[k]));
+	zero[0] = '0';
 	len = snprintf(arm, sizeof(arm), "%d", cmd->fail_nth > 0 ? cmd->fail_nth : 1);
 	if (write(fd, arm, len) != len) {
 		ret = -errno;
@@ -439,7 +449,8 @@ static int member_do_nth(struct crew *c, int k, const struct crew_cmd *cmd)
 		return ret;
 	}
 	ret = member_do(c, k, cmd);
-	if (pread(fd, left, sizeof(left) - 1, 0) <= 0 || write(fd, "0", 1) != 1)
+	if (pread(fd, left, sizeof(c->shared->nth_io[k][0]) - 1, 0) <= 0 ||
+	    write(fd, zero, 1) != 1)
 		ret = -EIO;
 	close(fd);
 	c->shared->injected[k] = cmd->fail_nth > 0 && atoi(left) == 0;

@@ -91,6 +91,8 @@ struct crew_shared {
 	bool injected[CREW_MAX];	/* the fail_nth-th failure happened */
 	struct crew_cmd cmd[CREW_MAX];
 	long offset[CREW_MAX][CREW_MAX_REGIONS];	/* CREW_MREMAP moves */
+	/* fail-nth read back into [0], disarmed from [1] (member_do_nth()) */
+	char nth_io[CREW_MAX][2][16];
 };
 
 struct crew {
