@@ -217,11 +217,12 @@ if [ $boot -eq 1 ]; then
 	result $ok "real boot: -- -t fork returns 0, KTAP on stdout, console in the log"
 
 	ok=0
-	for w in 'nodes with memory 0-1' 'swap /dev/zram0' 'page_idle yes' 'ksm yes'; do
+	for w in 'nodes with memory 0-1' 'swap /dev/zram0 [0-9]* MiB prio 10, /dev/vda [0-9]* MiB prio 10' \
+		'page_idle yes' 'ksm yes'; do
 		grep -q "$w" "$tmp/err" || { echo "# guest report lacks '$w'"; ok=1; }
 	done
 	grep -q 'kernel log (boot) has' "$tmp/err" && { echo "# splat in the boot log"; ok=1; }
-	result $ok "guest: 2 nodes with memory, swap on zram, page_idle, ksm, clean boot log"
+	result $ok "guest: 2 nodes with memory, swap on zram and disk at one priority, page_idle, ksm, clean boot log"
 
 	rm -f "$tmp/err"
 	"$vmtest" -l "$tmp/panic.log" -p rdinit=/nonexistent -x true \

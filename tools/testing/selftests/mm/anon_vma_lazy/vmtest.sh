@@ -3,8 +3,10 @@
 #
 # Boot a kernel under QEMU and run the anon_vma_lazy selftests inside it.
 #
-# The guest has 2 vCPUs on 2 NUMA nodes that both have memory, swap (zram, or
-# a virtio disk when the kernel has no zram) and a minimal initramfs made of
+# The guest has 2 vCPUs on 2 NUMA nodes that both have memory, swap (zram and
+# a virtio disk at the same priority, so that the kernel alternates between a
+# synchronous device and one with a swap cache and readahead; the disk alone
+# when the kernel has no zram) and a minimal initramfs made of
 # busybox-static, the statically linked test binaries, run_vmtests.sh and its
 # settings. The runner's KTAP comes out on stdout, the guest kernel console
 # goes to a log file, diagnostics go to stderr, and the exit code is the
@@ -100,8 +102,9 @@ Guest:
                         suffix M or G, plain numbers are MiB)
   -c, --cpus N          vCPUs (default: $cpus)
   -n, --nodes N         NUMA nodes, each with memory (default: $nodes)
-  -s, --swap KIND       auto (zram, else virtio disk), zram, disk or none
-                        (default: $swap)
+  -s, --swap KIND       auto (zram and a virtio disk, at the same priority;
+                        the disk alone without zram), both (the same, both
+                        required), zram, disk or none (default: $swap)
   -p, --append ARGS     extra kernel command line
   -t, --timeout SEC     kill the guest after SEC seconds (default: 300 plus
                         the settings timeout for each test binary; none with -i)
@@ -221,8 +224,8 @@ parse_args() {
 	[[ $mem_mib =~ ^[1-9][0-9]*$ ]] || usage_error "bad --memory: $mem"
 	[ $((mem_mib / nodes)) -ge 128 ] ||
 		usage_error "--memory $mem is too small for $nodes nodes"
-	case $swap in auto|zram|disk|none) ;;
-	*) usage_error "bad --swap: $swap (auto, zram, disk or none)" ;;
+	case $swap in auto|both|zram|disk|none) ;;
+	*) usage_error "bad --swap: $swap (auto, both, zram, disk or none)" ;;
 	esac
 	case $accel in auto|kvm|tcg) ;;
 	*) usage_error "bad --accel: $accel (auto, kvm or tcg)" ;;
@@ -548,29 +551,33 @@ finish() {
 	sleep 10
 }
 
-# Swap: zram when the kernel has it, else the virtio disk QEMU attached.
-swapdev=
-if [ "$AVL_SWAP" = auto ] || [ "$AVL_SWAP" = zram ]; then
+# Swap: zram and the virtio disk QEMU attached, both at one priority: the
+# kernel then takes swap slots from each in turn, so that swap-ins run both
+# without the swap cache (zram is synchronous) and through it, with
+# readahead (the disk). One of them where the kernel lacks the other.
+swapdevs=
+case $AVL_SWAP in auto|both|zram)
 	[ -e /sys/block/zram0 ] || [ ! -e /sys/class/zram-control ] ||
 		cat /sys/class/zram-control/hot_add > /dev/null
 	if [ -e /sys/block/zram0/disksize ] &&
 	   echo "${AVL_SWAP_MIB}M" > /sys/block/zram0/disksize 2>/dev/null; then
-		swapdev=/dev/zram0
-	elif [ "$AVL_SWAP" = zram ]; then
+		swapdevs=/dev/zram0
+	elif [ "$AVL_SWAP" != auto ]; then
 		note "no zram in this kernel (CONFIG_ZRAM)"
-	fi
-fi
-if [ -z "$swapdev" ] && [ "$AVL_SWAP" != none ] && [ "$AVL_SWAP" != zram ]; then
+	fi ;;
+esac
+case $AVL_SWAP in auto|both|disk)
 	if [ -b /dev/vda ]; then
-		swapdev=/dev/vda
-	else
-		note "no zram and no virtio disk (CONFIG_ZRAM, CONFIG_VIRTIO_BLK): no swap"
-	fi
-fi
-if [ -n "$swapdev" ]; then
-	mkswap "$swapdev" > /dev/null && swapon "$swapdev" ||
+		swapdevs="$swapdevs /dev/vda"
+	elif [ "$AVL_SWAP" != auto ] || [ -z "$swapdevs" ]; then
+		note "no virtio disk in this kernel (CONFIG_VIRTIO_BLK)"
+	fi ;;
+esac
+[ -n "$swapdevs" ] || [ "$AVL_SWAP" = none ] || note "no swap"
+for swapdev in $swapdevs; do
+	mkswap "$swapdev" > /dev/null && /avl/swapon_prio "$swapdev" 10 ||
 		note "swapon $swapdev failed"
-fi
+done
 
 # The kernel against the suite's config fragment.
 if [ -r /proc/config.gz ]; then
@@ -588,7 +595,7 @@ else
 fi
 
 has_mem=$(cat /sys/devices/system/node/has_memory 2>/dev/null)
-swaps=$(awk 'NR > 1 { printf "%s%s %d MiB", s, $1, $3 / 1024; s = ", " }' /proc/swaps)
+swaps=$(awk 'NR > 1 { printf "%s%s %d MiB prio %d", s, $1, $3 / 1024, $5; s = ", " }' /proc/swaps)
 yesno() { [ -e "$1" ] && echo yes || echo no; }
 note "$(uname -r), $(grep -c ^processor /proc/cpuinfo) cpus, nodes with memory ${has_mem:-none}, swap ${swaps:-none}, page_idle $(yesno /sys/kernel/mm/page_idle/bitmap), ksm $(yesno /sys/kernel/mm/ksm), thp $(yesno /sys/kernel/mm/transparent_hugepage)"
 
@@ -895,7 +902,7 @@ main() {
 	numa_args
 	local cmdline="console=ttyS0,115200 panic=-1 oops=panic panic_on_warn=0 rdinit=/init loglevel=8 $append"
 	local disk=()
-	if [ "$swap" = disk ] || [ "$swap" = auto ]; then
+	if [ "$swap" != zram ] && [ "$swap" != none ]; then
 		truncate -s "${swap_mib}M" "$work/swap.img"
 		disk=(-drive "file=$work/swap.img,format=raw,if=virtio,cache=unsafe")
 	fi
