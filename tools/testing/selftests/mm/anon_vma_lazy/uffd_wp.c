@@ -31,6 +31,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <linux/kernel-page-flags.h>
 #include <linux/userfaultfd.h>
 
 #include "../../kselftest_harness.h"
@@ -451,6 +452,323 @@ TEST_F_TIMEOUT(uffd_wp_sync, write_waits_for_the_handler, 60)
 	EXPECT_TRUE(after.exclusive) TH_LOG("page 5 not ours alone");
 	TH_LOG("policy: page 5 %s", before.pfn == after.pfn ? "reused" : "copied");
 	EXPECT_EQ(0, khealth_check(&w->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+/* ---- uffd_wp_thp: a watched THP range, collapsed and moved ------------ */
+
+/*
+ * One PMD-sized, PMD-aligned range of ours, a THP, registered for write
+ * protection (without UFFD_FEATURE_EVENT_REMAP).
+ *
+ * MADV_COLLAPSE must refuse a range userfaultfd watches while it has an
+ * empty PTE (a huge PMD would fill it without the fault being reported),
+ * a write-protected PTE or a write-protected swap entry (one PMD cannot
+ * carry the protection of one page), and change nothing: the same PFNs,
+ * the hole still a hole, the bit still set. It collapses once the range
+ * is unregistered. An already PMD-mapped THP is collapsed: success.
+ *
+ *   [ T T T ... T ]           one PMD: MADV_COLLAPSE succeeds, no change
+ *   [ T ... . ... T ]         page 100 zapped, registered: refused
+ *   [ T w ... 1 ... T ]       page 100 written, page 7 protected: refused
+ *   [ T s ... 1 ... T ]       page 7 swapped out, still protected: refused
+ *   unregistered:  [ N N ... N ]  a new THP, every page as written
+ *
+ * mremap() of the write-protected PMD-mapped THP moves the huge PMD
+ * (move_huge_pmd()) and, the new VMA not being registered, drops the
+ * bit; the THP keeps its PFNs and migrates from its new address.
+ */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
+#define WP_THP_PAGES	512
+#define WP_THP_OWNER	6
+
+FIXTURE(uffd_wp_thp) {
+	int uffd;
+	char *reserved, *moved_to;
+	char *p;
+	size_t len;
+	int pages;
+	int nodes[2];
+	bool numa, swap;
+	struct khealth health;
+};
+
+/* A PMD-aligned range of @len in a reservation of twice that. */
+static char *pmd_aligned(size_t len, char **reserved)
+{
+	*reserved = reserve_range(2 * len);
+	if (!*reserved)
+		return NULL;
+	return (char *)(((unsigned long)*reserved + len - 1) & ~(len - 1));
+}
+
+FIXTURE_SETUP(uffd_wp_thp)
+{
+	const char *why = page_oracles_missing();
+	unsigned long pmd = read_pmd_pagesize(), kb;
+	char mode[64];
+	int i;
+
+	report_environment_once();
+	self->uffd = -1;
+	if (why)
+		SKIP(return, "%s", why);
+	if (!pmd || read_text(THP_SYSFS "/enabled", mode, sizeof(mode)) <= 0)
+		SKIP(return, "no THP (CONFIG_TRANSPARENT_HUGEPAGE)");
+	self->pages = pmd / psize();
+	ASSERT_GE(WP_THP_PAGES, self->pages);
+	why = uffd_open(&self->uffd, 0, "no userfaultfd");
+	if (why)
+		SKIP(return, "%s", why);
+	ASSERT_LE(0, self->uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	if (strstr(mode, "[never]"))
+		ASSERT_EQ(0, knob_set(THP_SYSFS "/enabled", "madvise"));
+	self->numa = numa_usable_nodes(self->nodes, 2) >= 2;
+	self->swap = swap_enabled();
+	ASSERT_EQ(0, pin_to_this_cpu());
+	self->len = pmd;
+	self->p = pmd_aligned(pmd, &self->reserved);
+	ASSERT_NE(NULL, self->p);
+	ASSERT_EQ(self->p, mmap(self->p, pmd, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+	ASSERT_EQ(0, madvise(self->p, pmd, MADV_HUGEPAGE));
+	for (i = 0; i < self->pages; i++) {
+		struct page_tag tag = { .owner = WP_THP_OWNER, .index = i };
+
+		tag_fill(self->p + i * psize(), psize(), &tag);
+	}
+	if (smaps_field_kb("/proc/self/smaps", (unsigned long)self->p,
+			   "AnonHugePages", &kb) || kb * 1024 != pmd)
+		SKIP(return, "no huge page could be allocated (fragmented memory)");
+	ASSERT_EQ(0, khealth_begin(&self->health, "uffd_wp_thp"));
+}
+
+FIXTURE_TEARDOWN(uffd_wp_thp)
+{
+	if (self->uffd >= 0)
+		close(self->uffd);
+	if (self->reserved)
+		munmap(self->reserved, 2 * self->len);
+	if (self->moved_to)
+		munmap(self->moved_to, 2 * self->len);
+}
+
+/* Register the range for write protection (@on) or unregister it. */
+static int thp_register(FIXTURE_DATA(uffd_wp_thp) * self, bool on)
+{
+	struct uffdio_register reg = {
+		.range = { .start = (unsigned long)self->p, .len = self->len },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+
+	if (on)
+		return ioctl(self->uffd, UFFDIO_REGISTER, &reg) ? -errno : 0;
+	return ioctl(self->uffd, UFFDIO_UNREGISTER, &reg.range) ? -errno : 0;
+}
+
+/* Write-protect pages [first, last) of the range. */
+static int thp_protect(FIXTURE_DATA(uffd_wp_thp) * self, int first, int last)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = (unsigned long)self->p + first * psize(),
+			   .len = (last - first) * psize() },
+		.mode = UFFDIO_WRITEPROTECT_MODE_WP,
+	};
+
+	return ioctl(self->uffd, UFFDIO_WRITEPROTECT, &wp) ? -errno : 0;
+}
+
+static void thp_entries(FIXTURE_DATA(uffd_wp_thp) * self,
+			struct pagemap_entry *e)
+{
+	int i;
+
+	for (i = 0; i < self->pages; i++)
+		if (pagemap_get(0, (unsigned long)self->p + i * psize(), &e[i]))
+			memset(&e[i], 0, sizeof(e[i]));
+}
+
+/* Whether the range is one THP: contiguous PFNs, KPF_THP. */
+static bool thp_is_one(FIXTURE_DATA(uffd_wp_thp) * self)
+{
+	static struct pagemap_entry e[WP_THP_PAGES];
+	__u64 flags;
+	int i;
+
+	thp_entries(self, e);
+	if (!e[0].pfn || kpageflags_get(e[0].pfn, &flags) ||
+	    !kpf_has(flags, KPF_THP))
+		return false;
+	for (i = 1; i < self->pages; i++)
+		if (e[i].pfn != e[0].pfn + i)
+			return false;
+	return true;
+}
+
+/* Pages whose contents are not what was written (page @rewritten by 7). */
+static int thp_contents_bad(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(uffd_wp_thp) * self, int rewritten)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < self->pages; i++) {
+		struct page_tag tag = { .owner = i == rewritten ? 7 : WP_THP_OWNER,
+					.index = i };
+
+		if (tag_verify(self->p + i * psize(), psize(), &tag, NULL)) {
+			if (bad++ < 4)
+				TH_LOG("page %d: wrong contents", i);
+		}
+	}
+	return bad;
+}
+
+/*
+ * With two nodes: the range migrated, every page to the node it is not
+ * on; each arrives at a new PFN (not one of @before) with its contents.
+ */
+static void thp_migrated(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(uffd_wp_thp) * self,
+			 const struct pagemap_entry *before, int rewritten)
+{
+	static struct pagemap_entry e[WP_THP_PAGES];
+	static void *pages[WP_THP_PAGES];
+	int i, to[WP_THP_PAGES];
+
+	if (!self->numa)
+		return;
+	for (i = 0; i < self->pages; i++)
+		pages[i] = self->p + i * psize();
+	EXPECT_EQ(0, pages_move_away(0, pages, self->pages, self->nodes, to));
+	thp_entries(self, e);
+	for (i = 0; i < self->pages; i++)
+		EXPECT_NE(before[i].pfn, e[i].pfn) TH_LOG("page %d not migrated", i);
+	EXPECT_EQ(0, thp_contents_bad(_metadata, self, rewritten));
+}
+
+/*
+ * MADV_COLLAPSE refused, @why: it fails, and every page table entry is
+ * as in @before (PFN, present, swapped, bit 57).
+ */
+static void collapse_refused(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(uffd_wp_thp) * self,
+			     const struct pagemap_entry *before,
+			     const char *why)
+{
+	static struct pagemap_entry now[WP_THP_PAGES];
+	int ret, err, i, changed = 0;
+
+	ret = madvise(self->p, self->len, MADV_COLLAPSE);
+	err = errno;
+	EXPECT_EQ(-1, ret) TH_LOG("MADV_COLLAPSE collapsed: %s", why);
+	if (ret)
+		TH_LOG("%s: MADV_COLLAPSE: %s", why, strerror(err));
+	thp_entries(self, now);
+	for (i = 0; i < self->pages; i++) {
+		if (now[i].present != before[i].present ||
+		    now[i].swapped != before[i].swapped ||
+		    now[i].uffd_wp != before[i].uffd_wp ||
+		    (now[i].present && now[i].pfn != before[i].pfn)) {
+			if (changed++ < 4)
+				TH_LOG("%s: page %d changed", why, i);
+		}
+	}
+	EXPECT_EQ(0, changed) TH_LOG("%s: %d pages changed", why, changed);
+}
+
+TEST_F_TIMEOUT(uffd_wp_thp, collapse_refused_while_watched, 60)
+{
+	static struct pagemap_entry before[WP_THP_PAGES], e[WP_THP_PAGES];
+	struct page_tag tag = { .owner = 7, .index = 100 };
+	int i, try, ret, err;
+	char report[2048];
+
+	/* One huge PMD already: nothing to collapse, success, no change. */
+	thp_entries(self, before);
+	EXPECT_EQ(0, madvise(self->p, self->len, MADV_COLLAPSE))
+		TH_LOG("MADV_COLLAPSE of a PMD-mapped THP: %s", strerror(errno));
+	thp_entries(self, e);
+	for (i = 0; i < self->pages; i++)
+		EXPECT_EQ(before[i].pfn, e[i].pfn) TH_LOG("page %d", i);
+
+	ASSERT_EQ(0, madvise(self->p + 100 * psize(), psize(), MADV_DONTNEED));
+	ASSERT_EQ(0, thp_register(self, true))
+		TH_LOG("UFFDIO_REGISTER: %s", strerror(errno));
+	thp_entries(self, before);
+	ASSERT_FALSE(before[100].present);
+	collapse_refused(_metadata, self, before, "an empty PTE");
+
+	/* Write protection does not trap an empty PTE: an ordinary fault. */
+	tag_fill(self->p + 100 * psize(), psize(), &tag);
+	ASSERT_EQ(0, thp_protect(self, 7, 8));
+	thp_entries(self, before);
+	ASSERT_TRUE(before[7].uffd_wp);
+	collapse_refused(_metadata, self, before, "a write-protected PTE");
+
+	if (self->swap) {
+		for (try = 0; try < 4 && !e[7].swapped; try++) {
+			ASSERT_EQ(0, madvise(self->p + 7 * psize(), psize(),
+					     MADV_PAGEOUT));
+			ASSERT_EQ(0, pagemap_get(0, (unsigned long)self->p +
+						 7 * psize(), &e[7]));
+		}
+		ASSERT_TRUE(e[7].swapped) TH_LOG("page 7 not swapped out");
+		thp_entries(self, before);
+		ASSERT_TRUE(before[7].uffd_wp);
+		collapse_refused(_metadata, self, before,
+				 "a write-protected swap entry");
+	}
+	EXPECT_EQ(0, thp_contents_bad(_metadata, self, 100));
+
+	/* Unwatched, it collapses into a new THP with every page as written. */
+	ASSERT_EQ(0, thp_register(self, false));
+	ret = madvise(self->p, self->len, MADV_COLLAPSE);
+	err = errno;
+	if (ret && (err == EAGAIN || err == ENOMEM))
+		SKIP(return, "MADV_COLLAPSE found no huge page (fragmented memory)");
+	ASSERT_EQ(0, ret) TH_LOG("MADV_COLLAPSE unwatched: %s", strerror(err));
+	EXPECT_TRUE(thp_is_one(self));
+	EXPECT_EQ(0, thp_contents_bad(_metadata, self, 100));
+	thp_entries(self, before);
+	for (i = 0; i < self->pages; i++)
+		EXPECT_FALSE(before[i].uffd_wp) TH_LOG("page %d", i);
+	thp_migrated(_metadata, self, before, 100);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
+}
+
+TEST_F_TIMEOUT(uffd_wp_thp, mremap_without_event_remap_drops_the_bit, 60)
+{
+	static struct pagemap_entry before[WP_THP_PAGES], e[WP_THP_PAGES];
+	char *dst, report[2048];
+	int i;
+
+	ASSERT_EQ(0, thp_register(self, true))
+		TH_LOG("UFFDIO_REGISTER: %s", strerror(errno));
+	ASSERT_EQ(0, thp_protect(self, 0, self->pages));
+	thp_entries(self, before);
+	for (i = 0; i < self->pages; i++)
+		ASSERT_TRUE(before[i].uffd_wp) TH_LOG("page %d", i);
+	ASSERT_TRUE(thp_is_one(self));
+
+	dst = pmd_aligned(self->len, &self->moved_to);
+	ASSERT_NE(NULL, dst);
+	ASSERT_EQ(dst, mremap(self->p, self->len, self->len,
+			      MREMAP_MAYMOVE | MREMAP_FIXED, dst))
+		TH_LOG("mremap: %s", strerror(errno));
+	self->p = dst;
+	thp_entries(self, e);
+	for (i = 0; i < self->pages; i++) {
+		EXPECT_EQ(before[i].pfn, e[i].pfn) TH_LOG("page %d copied", i);
+		EXPECT_FALSE(e[i].uffd_wp) TH_LOG("page %d kept the bit", i);
+	}
+	EXPECT_TRUE(thp_is_one(self));
+	EXPECT_EQ(0, thp_contents_bad(_metadata, self, -1));
+	thp_migrated(_metadata, self, before, -1);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
 		TH_LOG("kernel log / taint:\n%s", report);
 }
 
