@@ -263,6 +263,9 @@ TEST_F_TIMEOUT(mremap, pageout_walks, 90)
  *
  * The *_far variants move to 1 GiB away, into another page table page of
  * PMDs, whose lock is another one (split PMD locks): both are taken.
+ * thp_to_unaligned moves the THP to one page past B: no PMD fits there,
+ * so move_page_tables() splits the huge PMD and moves its PTEs; the folio
+ * stays one THP, mapped by PTEs.
  */
 #define PMD_PAGES_MAX	512
 #define PMD_AWAY(n)	(2 * (n))	/* B, in pages from A */
@@ -285,6 +288,7 @@ FIXTURE_VARIANT(mremap_pmd) {
 	int mover;		/* 0: the parent (or the only process), 1: the child */
 	bool fork;		/* P0 forks P1 before the move */
 	bool far;		/* B in another PMD table (PMD_FAR away) */
+	bool unaligned;		/* B one page past a PMD boundary */
 };
 
 FIXTURE_VARIANT_ADD(mremap_pmd, small_pages_lazy) {
@@ -319,6 +323,10 @@ FIXTURE_VARIANT_ADD(mremap_pmd, thp_far) {
 	.thp = true, .mover = 0, .fork = false, .far = true,
 };
 
+FIXTURE_VARIANT_ADD(mremap_pmd, thp_to_unaligned) {
+	.thp = true, .mover = 0, .fork = true, .unaligned = true,
+};
+
 FIXTURE_SETUP(mremap_pmd)
 {
 	const char *missing = page_oracles_missing();
@@ -341,7 +349,7 @@ FIXTURE_SETUP(mremap_pmd)
 	/* A, a gap, B, and room to align A. */
 	self->reserved_len = 4 * pmd + (variant->far ? PMD_FAR : 0);
 	self->away = variant->far ? (long)(PMD_FAR / psize()) :
-		     PMD_AWAY(self->pages);
+		     PMD_AWAY(self->pages) + variant->unaligned;
 	self->reserved = reserve_range(self->reserved_len);
 	ASSERT_NE(NULL, self->reserved);
 	a = ((unsigned long)self->reserved + pmd - 1) & ~(pmd - 1);
@@ -708,6 +716,85 @@ TEST_F_TIMEOUT(mremap_misc, grow_by_moving, 60)
 TEST_F_TIMEOUT(mremap_misc, grow_mlocked_by_moving, 60)
 {
 	grow_by_moving(_metadata, self, true);
+}
+
+/*
+ * A VMA of 1 GiB + 6 MiB with pages only near its two ends moves to
+ * another window of the same alignment: move_page_tables() skips the PUD
+ * entry that has no page table below it and the PMD entry that has none,
+ * and moves the two page tables that have pages. The four pages keep
+ * their PFNs and contents at the new address, the holes stay empty, and
+ * the walks find the pages there.
+ *
+ *   X - 2 MiB      X                 X + 1 GiB          X + 1 GiB + 4 MiB
+ *   [ . . 0 1 ][ no table: 1 GiB ][ 2 3 . . ][ no table ]
+ */
+#define SPARSE_GIB	(1024UL << 20)
+#define SPARSE_HEAD	(2UL << 20)
+#define SPARSE_LEN	(SPARSE_HEAD + SPARSE_GIB + (4UL << 20))
+
+/* The page that holds page @i of the sparse VMA starting at @v. */
+static char *sparse_page(char *v, int i)
+{
+	static const long at[4] = { -2, -1, 0, 1 };
+
+	return v + SPARSE_HEAD + (i < 2 ? 0 : SPARSE_GIB) +
+	       (at[i] + (i < 2 ? 0 : 2)) * (long)psize();
+}
+
+TEST_F_TIMEOUT(mremap_misc, sparse_move_skips_empty_tables, 60)
+{
+	size_t window = SPARSE_LEN + 2 * SPARSE_GIB;
+	static const unsigned long holes[] = {
+		0, SPARSE_HEAD + SPARSE_GIB / 2,
+		SPARSE_HEAD + SPARSE_GIB + (2UL << 20),
+	};
+	char *res[2] = { NULL, NULL }, *v[2], report[2048];
+	__u64 pfn[4], now;
+	struct pagemap_entry e;
+	unsigned int k;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		res[i] = reserve_range(window);
+		ASSERT_NE(NULL, res[i]);
+		v[i] = (char *)((((unsigned long)res[i] + SPARSE_HEAD +
+				  SPARSE_GIB - 1) & ~(SPARSE_GIB - 1)) -
+				SPARSE_HEAD);
+	}
+	ASSERT_EQ(v[0], mmap(v[0], SPARSE_LEN, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED |
+			     MAP_NORESERVE, -1, 0));
+	madvise(v[0], SPARSE_LEN, MADV_NOHUGEPAGE);
+	for (i = 0; i < 4; i++) {
+		struct page_tag tag = { .owner = 8, .index = i };
+
+		tag_fill(sparse_page(v[0], i), psize(), &tag);
+		misc_pfns(sparse_page(v[0], i), 1, &pfn[i]);
+		ASSERT_NE(0ULL, pfn[i]);
+	}
+	ASSERT_EQ(v[1], mremap(v[0], SPARSE_LEN, SPARSE_LEN,
+			       MREMAP_MAYMOVE | MREMAP_FIXED, v[1]))
+		TH_LOG("mremap: %s", strerror(errno));
+	for (i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)sparse_page(v[0], i),
+					 &e));
+		EXPECT_FALSE(e.present || e.swapped)
+			TH_LOG("page %d still at the source", i);
+		misc_pfns(sparse_page(v[1], i), 1, &now);
+		EXPECT_EQ(pfn[i], now) TH_LOG("page %d", i);
+	}
+	for (k = 0; k < ARRAY_SIZE(holes); k++) {
+		ASSERT_EQ(0, pagemap_get(0, (unsigned long)v[1] + holes[k], &e));
+		EXPECT_FALSE(e.present || e.swapped)
+			TH_LOG("a page in the hole at +%#lx", holes[k]);
+	}
+	misc_check(_metadata, self, sparse_page(v[1], 0), 0, 2, pfn, false);
+	misc_check(_metadata, self, sparse_page(v[1], 2), 2, 2, pfn, false);
+	for (i = 0; i < 2; i++)
+		munmap(res[i], window);
+	EXPECT_EQ(0, khealth_check(&self->health, report, sizeof(report)))
+		TH_LOG("kernel log / taint:\n%s", report);
 }
 
 /* Total mapped size of this process (VmSize), in bytes; 0 on error. */
