@@ -667,12 +667,15 @@ TEST_F_TIMEOUT(uffd_move, move_shared_pages_busy, 60)
 /*
  * Moves UFFDIO_MOVE rejects before it touches a page: a source or a
  * destination range that runs past the end of its VMA, a shared source
- * or destination (move_pages() moves only private anonymous pages). Each
- * is EINVAL with nothing moved; the pages stay where they were, at their
- * PFNs, and walks still find them there.
+ * or destination (move_pages() moves only private anonymous pages), a
+ * destination VMA whose protection is not the source's (a moved page
+ * would change its protection). Each is EINVAL with nothing moved; the
+ * pages stay where they were, at their PFNs, and walks still find them
+ * there.
  *
  *   SRC [ 0 1 2 ... 15 ] |reserved|   SHARED [ s s ... ]  MAP_SHARED
  *   SRC 1..16 -> DST   SRC 1..15 -> DST 2..16   SHARED -> DST   SRC -> SHARED
+ *   SRC 1..15 -> DST 1..15 made read-only
  */
 TEST_F_TIMEOUT(uffd_move, rejected_moves_change_nothing, 60)
 {
@@ -681,10 +684,11 @@ TEST_F_TIMEOUT(uffd_move, rejected_moves_change_nothing, 60)
 		const char *what;
 		char *src, *dst;
 		size_t len;
-	} bad[4];
+	} bad[5];
+	const unsigned int read_only_dst = 4;
 	char *shared, report[2048];
 	unsigned int k;
-	int i;
+	int i, ret, err;
 
 	build_regions(_metadata, self, variant);
 	for (i = 1; i < UPAGES; i++)
@@ -702,6 +706,9 @@ TEST_F_TIMEOUT(uffd_move, rejected_moves_change_nothing, 60)
 				   page_of(self, DST, 1), len };
 	bad[3] = (typeof(bad[0])){ "shared destination", page_of(self, SRC, 1),
 				   shared, len };
+	bad[read_only_dst] = (typeof(bad[0])){ "read-only destination",
+					       page_of(self, SRC, 1),
+					       page_of(self, DST, 1), len };
 	for (k = 0; k < ARRAY_SIZE(bad); k++) {
 		struct uffdio_move mv = {
 			.src = (unsigned long)bad[k].src,
@@ -709,10 +716,16 @@ TEST_F_TIMEOUT(uffd_move, rejected_moves_change_nothing, 60)
 			.len = bad[k].len,
 		};
 
-		EXPECT_EQ(-1, ioctl(self->uffd, UFFDIO_MOVE, &mv))
-			TH_LOG("%s: moved", bad[k].what);
-		EXPECT_EQ(EINVAL, errno) TH_LOG("%s: %s", bad[k].what,
-						strerror(errno));
+		if (k == read_only_dst)
+			ASSERT_EQ(0, mprotect(bad[k].dst, bad[k].len, PROT_READ));
+		ret = ioctl(self->uffd, UFFDIO_MOVE, &mv);
+		err = errno;
+		if (k == read_only_dst)
+			ASSERT_EQ(0, mprotect(bad[k].dst, bad[k].len,
+					      PROT_READ | PROT_WRITE));
+		EXPECT_EQ(-1, ret) TH_LOG("%s: moved", bad[k].what);
+		EXPECT_EQ(EINVAL, err) TH_LOG("%s: %s", bad[k].what,
+					      strerror(err));
 		EXPECT_EQ(-EINVAL, mv.move) TH_LOG("%s", bad[k].what);
 	}
 	for (i = 1; i < UPAGES; i++)
@@ -961,9 +974,11 @@ TEST_F_TIMEOUT(uffd_move_thp, half_splits_and_moves, 60)
 }
 
 /*
- * A THP shared with a child (fork): EBUSY, nothing moves. Once the child
- * is gone, a write makes the THP ours again (reused by the write fault,
- * not copied) and it moves.
+ * A THP shared with a child (fork): EBUSY, nothing moves, the whole PMD
+ * as well as half of it (which would need the PMD split first: refused
+ * before the split, the THP stays PMD-mapped). Once the child is gone, a
+ * write makes the THP ours again (reused by the write fault, not copied)
+ * and it moves.
  */
 TEST_F_TIMEOUT(uffd_move_thp, shared_pmd_busy_until_reused, 60)
 {
@@ -979,6 +994,10 @@ TEST_F_TIMEOUT(uffd_move_thp, shared_pmd_busy_until_reused, 60)
 	ASSERT_LT(0, crew_start(sharer, 0));
 	ret = move_thp_range(self, self->src, self->dst, self->thp, &moved);
 	EXPECT_EQ(-EBUSY, ret) TH_LOG("moving a shared THP: %s", strerror(-ret));
+	EXPECT_EQ(0, thp_pages_gone(self, self->dst, 0, self->n));
+	ret = move_thp_range(self, self->src, self->dst, self->thp / 2, &moved);
+	EXPECT_EQ(-EBUSY, ret)
+		TH_LOG("moving half a shared THP: %s", strerror(-ret));
 	EXPECT_EQ(0, thp_pages_gone(self, self->dst, 0, self->n));
 	ASSERT_EQ(0, pagemap_get(crew_pid(sharer, 0), (unsigned long)self->src,
 				 &e));
