@@ -8,7 +8,14 @@
 #ifndef __AVL_ENV_H
 #define __AVL_ENV_H
 
+#include <sys/mman.h>
+
 #include "util.h"
+
+/* MADV_COLLAPSE (Linux 6.1): older libc headers lack it. */
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE	25
+#endif
 
 /* ---- knobs: save, change, restore (also after SIGKILL) ------------------ */
 
@@ -26,6 +33,7 @@ int knob_restore_all(void);
 /* ---- KSM --------------------------------------------------------------- */
 
 #define KSM_SYSFS "/sys/kernel/mm/ksm"
+#define THP_SYSFS "/sys/kernel/mm/transparent_hugepage"
 
 bool ksm_available(void);
 /* ksmd on (run=1), scanning fast. Saved through knob_set(). */

@@ -60,10 +60,6 @@
 #include <linux/mempolicy.h>
 #include <linux/userfaultfd.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #include "../../kselftest_harness.h"
 #include "harness_main.h"
 #include "crew.h"

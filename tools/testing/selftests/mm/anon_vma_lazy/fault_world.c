@@ -14,10 +14,6 @@
 #include <linux/mempolicy.h>
 #include <linux/userfaultfd.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #include "env.h"
 #include "fault_world.h"
 #include "util.h"

@@ -268,10 +268,6 @@ TEST_F(fork_pinned, fork_copies_pinned_thp)
  *   [ P P P P P P P P s s s ... s ]   512 small pages, 0-7 pinned
  *   MADV_COLLAPSE: EAGAIN, nothing moved; unpin, MADV_COLLAPSE: one THP
  */
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE	25
-#endif
-
 TEST_F(fork_pinned, collapse_refused_while_pinned)
 {
 	unsigned long pmd = read_pmd_pagesize();

@@ -23,9 +23,6 @@
 
 #define MEMCG_PAGES	64
 #define MEMCG_MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
-#ifndef THP_SYSFS
-#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
-#endif
 
 /*
  * A crew whose processes are charged to a fresh memory cgroup: P0 maps

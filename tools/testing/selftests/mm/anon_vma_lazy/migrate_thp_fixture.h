@@ -15,10 +15,6 @@
 #include <linux/kernel-page-flags.h>
 #include <linux/mempolicy.h>
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 FIXTURE(migrate_thp) {
 	struct mig_world w;
 	int nodes[2];

@@ -18,8 +18,6 @@
 
 #define MAX_PAGES	512	/* a THP of 2 MB in 4 kB pages */
 
-#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
-
 /* Contents of the file behind the MAP_PRIVATE mapping. */
 #define FILE_OWNER	90
 /* Page i of the region: tag { 0, i } when mapped, { OWN(m), i } COWed. */

@@ -747,8 +747,6 @@ TEST_F_TIMEOUT(uffd_move, rejected_moves_change_nothing, 60)
  *
  *   SRC [ T T ... T ]  one THP, 2 MiB aligned    DST [ . . ... . ]
  */
-#define THP_SYSFS	"/sys/kernel/mm/transparent_hugepage"
-
 FIXTURE(uffd_move_thp) {
 	int uffd;
 	char *reserved, *src, *dst;
